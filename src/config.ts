@@ -1,0 +1,195 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import type { JobSettings } from './core/model.js';
+import { componentNameProblem } from './core/naming.js';
+import type { BatchStatusRule } from './core/status.js';
+
+/** The component, as configured with the field names of a Radix `jobs:` entry. */
+export interface ComponentConfig extends JobSettings {
+  name: string;
+  schedulerPort?: number;
+  payload?: { path: string };
+  notifications?: { webhook?: string };
+  batchStatusRules?: BatchStatusRule[];
+}
+
+export type RuntimeKind = 'local' | 'kubernetes';
+export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  component: ComponentConfig;
+  runtime: RuntimeKind;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** Most job attempts running at once; the rest wait in order. */
+  maxRunning: number;
+  /** Largest request body accepted (a batch of many jobs); a single job's payload is capped separately. */
+  maxRequestBytes: number;
+  local: {
+    dataDir: string;
+    /** Seconds between TERM and KILL when a job is stopped or runs out of time. */
+    killGraceSeconds: number;
+    /** First delay before retrying a failed attempt; doubles per retry up to 60 s. */
+    retryDelaySeconds: number;
+  };
+  kubernetes: { namespace: string | undefined };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigSources {
+  env: Record<string, string | undefined>;
+  /** Text of the component YAML file and its path (for messages). */
+  componentYaml: string;
+  componentPath: string;
+  /** The parsed OpenAPI document: job settings in the file are checked with its schemas. */
+  apiDocument: object;
+  cpus: number;
+}
+
+/** Reads and checks every setting at once; throws one ConfigError naming every bad one. */
+export function loadConfig(sources: ConfigSources): Config {
+  const problems: string[] = [];
+  const component = readComponent(sources, problems);
+  const env = new EnvReader(sources.env, problems);
+  const runtime = env.oneOf('JOB_SCHEDULER_RUNTIME', ['local', 'kubernetes'] as const, 'local');
+  const config: Config = {
+    component,
+    runtime,
+    host: env.string('JOB_SCHEDULER_HOST', '127.0.0.1'),
+    port: env.integer('JOB_SCHEDULER_PORT', component.schedulerPort ?? 8080, 0, 65535),
+    logLevel: env.oneOf('JOB_SCHEDULER_LOG_LEVEL', LOG_LEVELS, 'info'),
+    maxRunning: env.integer('JOB_SCHEDULER_MAX_RUNNING', Math.max(1, sources.cpus), 1, 100000),
+    maxRequestBytes: env.integer('JOB_SCHEDULER_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 2 * 1024 * 1024, 2 ** 31 - 1),
+    local: {
+      dataDir: env.string('JOB_SCHEDULER_DATA_DIR', '.data'),
+      killGraceSeconds: env.number('JOB_SCHEDULER_KILL_GRACE_SECONDS', 10, 0, 3600),
+      retryDelaySeconds: env.number('JOB_SCHEDULER_RETRY_DELAY_SECONDS', 1, 0, 3600),
+    },
+    kubernetes: { namespace: sources.env.JOB_SCHEDULER_NAMESPACE || undefined },
+  };
+  if (runtime === 'local' && component.name && !component.command?.length) {
+    problems.push(`${sources.componentPath}: command is required on the local runtime (the program each job runs)`);
+  }
+  if (runtime === 'kubernetes' && component.name && !component.image) {
+    problems.push(`${sources.componentPath}: image is required on the kubernetes runtime`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function readComponent(sources: ConfigSources, problems: string[]): ComponentConfig {
+  const where = sources.componentPath;
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(sources.componentYaml);
+  } catch (error) {
+    problems.push(`${where}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    return { name: '' };
+  }
+  const validate = componentValidator(sources.apiDocument);
+  if (!validate(parsed)) {
+    for (const error of validate.errors ?? []) problems.push(`${where}: ${describeSchemaError(error)}`);
+    return { name: '' };
+  }
+  const component = parsed as ComponentConfig;
+  const nameProblem = componentNameProblem(component.name);
+  if (nameProblem) problems.push(`${where}: name ${nameProblem}`);
+  return component;
+}
+
+function describeSchemaError(error: ErrorObject): string {
+  const field = error.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
+  if (error.keyword === 'additionalProperties') {
+    return `${field === '(top level)' ? '' : field + '.'}${String(error.params.additionalProperty)} is not a known field`;
+  }
+  if (error.keyword === 'required') return `${field === '(top level)' ? '' : field + '.'}${String(error.params.missingProperty)} is required`;
+  return `${field} ${error.message ?? 'is invalid'}`;
+}
+
+const validators = new WeakMap<object, ReturnType<Ajv['compile']>>();
+
+function componentValidator(apiDocument: object) {
+  const cached = validators.get(apiDocument);
+  if (cached) return cached;
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  ajv.addSchema({ ...apiDocument, $id: 'api' });
+  const settings = (name: string) => ({ $ref: `api#/components/schemas/JobSettings/properties/${name}` });
+  const validate = ajv.compile({
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: {
+      name: { type: 'string' },
+      src: { type: 'string' },
+      schedulerPort: { type: 'integer', minimum: 1, maximum: 65535 },
+      payload: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', pattern: '^/' } } },
+      notifications: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { webhook: { type: 'string', pattern: '^https?://[^\\s]+$' } },
+      },
+      batchStatusRules: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['condition', 'operator', 'jobStatuses', 'batchStatus'],
+          properties: {
+            condition: { enum: ['All', 'Any'] },
+            operator: { enum: ['In', 'NotIn'] },
+            jobStatuses: { type: 'array', minItems: 1, items: { enum: ['Waiting', 'Active', 'Running', 'Succeeded', 'Failed', 'Stopping', 'Stopped'] } },
+            batchStatus: { enum: ['Waiting', 'Active', 'Running', 'Succeeded', 'Failed', 'Stopping', 'Stopped', 'Completed'] },
+          },
+        },
+      },
+      ...Object.fromEntries(
+        ['timeLimitSeconds', 'backoffLimit', 'failurePolicy', 'resources', 'node', 'runtime', 'image', 'imageTagName', 'variables', 'command', 'args']
+          .map((name) => [name, settings(name)]),
+      ),
+    },
+  });
+  validators.set(apiDocument, validate);
+  return validate;
+}
+
+class EnvReader {
+  constructor(private readonly env: Record<string, string | undefined>, private readonly problems: string[]) {}
+
+  string(name: string, fallback: string): string {
+    const value = this.env[name];
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  number(name: string, fallback: number, min: number, max: number, integer = false): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+      this.problems.push(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, not "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    return this.number(name, fallback, min, max, true);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, not "${raw}"`);
+      return fallback;
+    }
+    return raw as T;
+  }
+}

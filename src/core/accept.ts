@@ -1,0 +1,61 @@
+import { mergeJobSpec } from './merge.js';
+import type { BatchDescription, BatchType, JobRecord, JobSettings, JobSpec, NewBatch } from './model.js';
+import { batchName, jobName } from './naming.js';
+
+export interface BuildBatchInput {
+  componentName: string;
+  /** The component's own settings: the first layer of every job's spec. */
+  component: JobSettings;
+  description: BatchDescription;
+  type: BatchType;
+  now: Date;
+  /** A fresh random suffix of 8 characters from [a-z0-9] per call. */
+  suffix: () => string;
+  /** Whether a batch name is already taken. */
+  taken: (name: string) => boolean;
+}
+
+/**
+ * Turns a checked description into the records to accept: a named batch and its `Waiting` jobs,
+ * each with its effective spec. Jobs with the same description share one spec object.
+ */
+export function buildBatch(input: BuildBatchInput): NewBatch {
+  const { description, now } = input;
+  let name = batchName(input.componentName, now, input.suffix());
+  while (input.taken(name)) name = batchName(input.componentName, now, input.suffix());
+  const created = now.toISOString();
+  const used = new Set<string>();
+  const specs = new Map<string, JobSpec>();
+  const jobs = description.jobScheduleDescriptions.map((job, index) => {
+    let suffix = input.suffix();
+    while (used.has(suffix)) suffix = input.suffix();
+    used.add(suffix);
+    const { jobId, payload, ...settings } = job;
+    const key = JSON.stringify(settings);
+    let spec = specs.get(key);
+    if (!spec) {
+      spec = mergeJobSpec(input.component, description.defaultRadixJobComponentConfig, settings);
+      specs.set(key, spec);
+    }
+    const record: JobRecord = {
+      name: jobName(name, suffix),
+      batchName: name,
+      index,
+      spec,
+      status: 'Waiting',
+      created,
+      started: null,
+      ended: null,
+      updated: created,
+      message: null,
+      failed: 0,
+      attempts: [],
+      ...(jobId === undefined ? {} : { jobId }),
+    };
+    return { record, payload: payload ?? '' };
+  });
+  return {
+    batch: { name, type: input.type, created, ...(description.batchId === undefined ? {} : { batchId: description.batchId }) },
+    jobs,
+  };
+}

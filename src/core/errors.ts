@@ -1,0 +1,76 @@
+/**
+ * The one catalogue of errors the API answers with. Each renders as a Radix `Status` body
+ * whose `code` equals the HTTP status.
+ */
+
+export type Reason =
+  | 'BadRequest'
+  | 'Invalid'
+  | 'NotFound'
+  | 'RequestEntityTooLarge'
+  | 'Unauthorized'
+  | 'MethodNotAllowed'
+  | 'UnsupportedMediaType'
+  | 'Conflict'
+  | 'ServiceUnavailable'
+  | 'InternalError';
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly code: number;
+  readonly reason: Reason;
+  readonly fields: FieldProblem[] | undefined;
+
+  private constructor(code: number, reason: Reason, message: string, fields?: FieldProblem[]) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.reason = reason;
+    this.fields = fields;
+  }
+
+  static notFound(kind: string, name: string): ApiError {
+    return new ApiError(404, 'NotFound', `${kind} ${name} not found`);
+  }
+
+  static badRequest(message: string, fields?: FieldProblem[]): ApiError {
+    return new ApiError(400, 'BadRequest', message, fields);
+  }
+
+  /** The request is well-formed but its content cannot be accepted (a field's value). */
+  static invalid(message: string, fields?: FieldProblem[]): ApiError {
+    return new ApiError(422, 'Invalid', message, fields);
+  }
+
+  static payloadTooLarge(message: string, fields?: FieldProblem[]): ApiError {
+    return new ApiError(413, 'RequestEntityTooLarge', message, fields);
+  }
+
+  static unauthorized(message = 'a valid bearer token is required'): ApiError {
+    return new ApiError(401, 'Unauthorized', message);
+  }
+
+  static methodNotAllowed(method: string, path: string): ApiError {
+    return new ApiError(405, 'MethodNotAllowed', `${method} is not allowed on ${path}`);
+  }
+
+  static unsupportedMediaType(message: string): ApiError {
+    return new ApiError(415, 'UnsupportedMediaType', message);
+  }
+
+  static conflict(message: string): ApiError {
+    return new ApiError(409, 'Conflict', message);
+  }
+
+  static unavailable(message: string): ApiError {
+    return new ApiError(503, 'ServiceUnavailable', message);
+  }
+
+  static internal(): ApiError {
+    return new ApiError(500, 'InternalError', 'internal error; see the service log');
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The domain model: what clients send, what the service records, what it answers.
+ * Field names follow the Radix job-scheduler v1 API.
+ */
+
+export type ResourceList = Record<string, string>;
+
+export interface Resources {
+  limits?: ResourceList;
+  requests?: ResourceList;
+}
+
+/** Radix `node`: GPU node selection (deprecated in Radix in favour of runtime.nodeType, still accepted). */
+export interface NodeSelection {
+  gpu?: string;
+  gpuCount?: string;
+}
+
+export interface RuntimeSelection {
+  architecture?: string;
+  nodeType?: string;
+}
+
+export type FailurePolicyAction = 'FailJob' | 'Ignore' | 'Count';
+
+export interface FailurePolicyRule {
+  action: FailurePolicyAction;
+  onExitCodes: { operator: 'In' | 'NotIn'; values: number[] };
+}
+
+export interface FailurePolicy {
+  rules: FailurePolicyRule[];
+}
+
+/** The settings a component, a batch's defaults and a job description can each carry. */
+export interface JobSettings {
+  timeLimitSeconds?: number;
+  backoffLimit?: number;
+  failurePolicy?: FailurePolicy;
+  resources?: Resources;
+  node?: NodeSelection;
+  runtime?: RuntimeSelection;
+  image?: string;
+  imageTagName?: string;
+  variables?: Record<string, string>;
+  command?: string[];
+  args?: string[];
+}
+
+/** One job as a client describes it (`POST /jobs`, or an item of `jobScheduleDescriptions`). */
+export interface JobDescription extends JobSettings {
+  jobId?: string;
+  payload?: string;
+}
+
+export interface BatchDescription {
+  batchId?: string;
+  defaultRadixJobComponentConfig?: JobSettings;
+  jobScheduleDescriptions: JobDescription[];
+}
+
+/** The effective settings of one job after merging component, batch defaults and job. */
+export interface JobSpec {
+  timeLimitSeconds: number;
+  backoffLimit: number;
+  failurePolicy?: FailurePolicy;
+  resources: { limits: ResourceList; requests: ResourceList };
+  node?: NodeSelection;
+  runtime?: RuntimeSelection;
+  image?: string;
+  imageTagName?: string;
+  variables: Record<string, string>;
+  command: string[];
+  args: string[];
+}
+
+export const JOB_STATUSES = ['Waiting', 'Active', 'Running', 'Succeeded', 'Failed', 'Stopping', 'Stopped'] as const;
+export type JobStatusValue = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_STATUSES: ReadonlySet<JobStatusValue> = new Set(['Succeeded', 'Failed', 'Stopped']);
+
+export function isTerminal(status: JobStatusValue): boolean {
+  return TERMINAL_STATUSES.has(status);
+}
+
+export type BatchType = 'job' | 'batch';
+
+/** State of one attempt (a pod on Kubernetes, a process on the local runtime). */
+export interface Attempt {
+  name: string;
+  created: string;
+  startTime: string | null;
+  endTime: string | null;
+  exitCode: number | null;
+  reason: string | null;
+  /** Pending, Running, Succeeded, Failed or Stopped. */
+  replicaStatus: string;
+  /** Whether this failure counts toward backoffLimit (false for failurePolicy Ignore). */
+  counted?: boolean;
+}
+
+/** Everything the service knows about one job. Payloads are not part of it. */
+export interface JobRecord {
+  name: string;
+  batchName: string;
+  /** Position in the batch, for stable ordering. */
+  index: number;
+  jobId?: string;
+  spec: JobSpec;
+  status: JobStatusValue;
+  created: string;
+  started: string | null;
+  ended: string | null;
+  updated: string;
+  message: string | null;
+  /** Failed attempts counted toward backoffLimit. */
+  failed: number;
+  attempts: Attempt[];
+}
+
+export interface BatchRecord {
+  name: string;
+  type: BatchType;
+  batchId?: string;
+  created: string;
+}
+
+/** A batch and its jobs as one unit of acceptance. */
+export interface NewBatch {
+  batch: BatchRecord;
+  jobs: Array<{ record: JobRecord; payload: string }>;
+}
+
+/** Every batch and job a runtime knows of, in acceptance order. */
+export interface Snapshot {
+  batches: BatchRecord[];
+  jobs: JobRecord[];
+}

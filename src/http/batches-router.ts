@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import type { BatchDescription } from '../core/model.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+
+/** `/api/v1/batches`: batches and the jobs in them. */
+export function batchesRouter(scheduler: Scheduler): Router {
+  const router = Router();
+  router.post('/', async (req, res) => {
+    res.json(await scheduler.createBatch(req.body as BatchDescription));
+  });
+  router.get('/', (_req, res) => {
+    res.json(scheduler.listBatches());
+  });
+  router.post('/stop', async (_req, res) => {
+    res.json(await scheduler.stopAllBatches());
+  });
+  router.get('/:batchName', (req, res) => {
+    res.json(scheduler.getBatch(req.params.batchName));
+  });
+  router.delete('/:batchName', async (req, res) => {
+    res.json(await scheduler.deleteBatch(req.params.batchName));
+  });
+  router.post('/:batchName/stop', async (req, res) => {
+    res.json(await scheduler.stopBatch(req.params.batchName));
+  });
+  router.get('/:batchName/jobs/:jobName', (req, res) => {
+    res.json(scheduler.getBatchJob(req.params.batchName, req.params.jobName));
+  });
+  router.post('/:batchName/jobs/:jobName/stop', async (req, res) => {
+    res.json(await scheduler.stopBatchJob(req.params.batchName, req.params.jobName));
+  });
+  return router;
+}

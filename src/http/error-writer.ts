@@ -1,0 +1,82 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ApiError, type FieldProblem, type Reason } from '../core/errors.js';
+import type { Logger } from '../logger.js';
+
+/** The Radix `Status` body every error is answered with. */
+export interface FailureBody {
+  status: 'Failure';
+  message: string;
+  code: number;
+  reason: Reason;
+  details?: { fields: FieldProblem[] };
+}
+
+const REASONS: Record<number, Reason> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  409: 'Conflict',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+  422: 'Invalid',
+  503: 'ServiceUnavailable',
+};
+
+/** Errors raised by express-openapi-validator and by body-parser, as far as we read them. */
+interface ForeignError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  message?: string;
+  errors?: Array<{ path?: string; message?: string }>;
+  expose?: boolean;
+}
+
+/** Turns anything thrown in a handler into a Status body; unknown errors become a generic 500. */
+export function errorWriter(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const body = toBody(error);
+    if (body.code >= 500) {
+      logger.error('request failed', { method: req.method, path: req.path, error });
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(body.code).json(body);
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(ApiError.notFound('path', req.path));
+};
+
+function toBody(error: unknown): FailureBody {
+  if (error instanceof ApiError) return bodyOf(error.code, error.reason, error.message, error.fields);
+  const foreign = (error ?? {}) as ForeignError;
+  const code = foreign.status ?? foreign.statusCode;
+  if (typeof code === 'number' && code >= 400 && code < 500) {
+    if (foreign.type === 'entity.parse.failed') return bodyOf(400, 'BadRequest', 'the request body is not valid JSON');
+    if (foreign.type === 'entity.too.large') return bodyOf(413, 'RequestEntityTooLarge', 'the request body is larger than the service accepts');
+    const fields = (foreign.errors ?? []).map((e) => ({ path: fieldPath(e.path), message: e.message ?? 'is invalid' }));
+    const message = fields.length > 0
+      ? fields.slice(0, 5).map((f) => `${f.path} ${f.message}`).join('; ') + (fields.length > 5 ? ` (and ${fields.length - 5} more)` : '')
+      : foreign.message ?? 'bad request';
+    return bodyOf(code, REASONS[code] ?? 'BadRequest', message, fields.length > 0 ? fields : undefined);
+  }
+  return bodyOf(500, 'InternalError', 'internal error; see the service log');
+}
+
+/** `/body/jobScheduleDescriptions/3/payload` becomes `jobScheduleDescriptions[3].payload`. */
+function fieldPath(path: string | undefined): string {
+  if (!path) return '(request)';
+  const parts = path.replace(/^\.?\/?(body|query|params|headers|path)[/.]?/, '').split(/[/.]/).filter(Boolean);
+  return parts.reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), '') || '(body)';
+}
+
+function bodyOf(code: number, reason: Reason, message: string, fields?: FieldProblem[]): FailureBody {
+  const body: FailureBody = { status: 'Failure', message, code, reason };
+  if (fields && fields.length > 0) body.details = { fields };
+  return body;
+}

@@ -1,0 +1,27 @@
+import { Router } from 'express';
+import type { JobDescription } from '../core/model.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+
+/** `/api/v1/jobs`: single jobs. */
+export function jobsRouter(scheduler: Scheduler): Router {
+  const router = Router();
+  router.post('/', async (req, res) => {
+    res.json(await scheduler.createJob((req.body ?? {}) as JobDescription));
+  });
+  router.get('/', (_req, res) => {
+    res.json(scheduler.listJobs());
+  });
+  router.post('/stop', async (_req, res) => {
+    res.json(await scheduler.stopAllJobs());
+  });
+  router.get('/:jobName', (req, res) => {
+    res.json(scheduler.getJob(req.params.jobName));
+  });
+  router.delete('/:jobName', async (req, res) => {
+    res.json(await scheduler.deleteJob(req.params.jobName));
+  });
+  router.post('/:jobName/stop', async (req, res) => {
+    res.json(await scheduler.stopJob(req.params.jobName));
+  });
+  return router;
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startService } from './service.js';
+
+const DEFAULT_COMPONENT_FILE = '/etc/job-scheduler/component.yaml';
+
+async function main(): Promise<void> {
+  const apiDocument = parseYaml(readFileSync(new URL('../api/openapi.yaml', import.meta.url), 'utf8')) as object;
+  const componentPath = path.resolve(process.env.JOB_SCHEDULER_CONFIG || DEFAULT_COMPONENT_FILE);
+  let componentYaml: string;
+  try {
+    componentYaml = readFileSync(componentPath, 'utf8');
+  } catch (error) {
+    fail(`cannot read the component file ${componentPath} (set JOB_SCHEDULER_CONFIG): ${(error as Error).message}`);
+  }
+  let config;
+  try {
+    config = loadConfig({ env: process.env, componentYaml, componentPath, apiDocument, cpus: availableParallelism() });
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const service = await startService({
+    config,
+    logger,
+    apiDocument,
+    componentDir: path.dirname(componentPath),
+    hostEnv: process.env,
+  });
+  const server: Server = service.app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info('listening', { host: config.host, port, component: config.component.name, runtime: config.runtime });
+  });
+  server.on('error', (error) => {
+    logger.error('cannot listen', { error });
+    process.exit(1);
+  });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    server.close();
+    server.closeIdleConnections();
+    service.close({ terminate: true }).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function fail(message: string): never {
+  process.stderr.write(`job-scheduler: ${message}\n`);
+  process.exit(1);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`job-scheduler: failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

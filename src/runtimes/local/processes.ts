@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+
+/** Names the attempt a process belongs to, in its environment, so a later instance can find it. */
+export const ATTEMPT_MARKER = 'JOB_SCHEDULER_ATTEMPT';
+
+export interface StartOptions {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** File descriptor that receives stdout and stderr. */
+  logFd: number;
+}
+
+/**
+ * Starts a process as the leader of a new process group (and session), without a shell, so the
+ * whole group can be signalled and it outlives this service if the service dies.
+ */
+export function startProcess(options: StartOptions): ChildProcess {
+  return spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: ['ignore', options.logFd, options.logFd],
+  });
+}
+
+/** Signals every process of a group; false when none was left. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+/** Exit code as a container runtime reports it: 128 + the signal's number when killed by one. */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const number = signal ? constants.signals[signal] : undefined;
+  return number === undefined ? 128 : 128 + number;
+}
+
+export interface FoundProcess {
+  pid: number;
+  pgid: number;
+  marker: string;
+}
+
+/**
+ * Finds live processes whose environment carries the attempt marker with the given prefix, by
+ * reading /proc (Linux). A process id alone could have been reused; the marker cannot.
+ */
+export function findMarkedProcesses(prefix: string): FoundProcess[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: FoundProcess[] = [];
+  const wanted = `${ATTEMPT_MARKER}=${prefix}`;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      const start = environ.indexOf(wanted);
+      if (start < 0 || (start > 0 && environ[start - 1] !== '\0')) continue;
+      const end = environ.indexOf('\0', start);
+      const marker = environ.slice(start + ATTEMPT_MARKER.length + 1, end < 0 ? undefined : end);
+      found.push({ pid, pgid: processGroupOf(pid), marker });
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
+  return found;
+}
+
+function processGroupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[2]);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

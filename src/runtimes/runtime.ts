@@ -1,0 +1,32 @@
+import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
+
+export type { Snapshot };
+
+export interface RuntimeEvents {
+  /** A job's record changed. Calls for one job arrive in the order the changes happened. */
+  jobChanged(job: JobRecord): void;
+}
+
+/**
+ * Runs jobs and keeps their records. The scheduler decides what runs when; a runtime carries
+ * it out and reports every change. The local runtime runs processes and records state in
+ * SQLite; the Kubernetes runtime runs Jobs and keeps state in the cluster.
+ */
+export interface Runtime {
+  /**
+   * Opens the runtime's durable state, settles what a previous instance left behind, and starts
+   * reporting changes. Jobs come back `Waiting`, in flight (`Active`, `Running`, `Stopping`),
+   * or finished; the scheduler calls `launch` again for in-flight ones.
+   */
+  open(events: RuntimeEvents): Promise<Snapshot>;
+  /** Durably records a new batch and its jobs (all `Waiting`) with their payloads. */
+  accept(batch: NewBatch): Promise<void>;
+  /** Makes sure the job's run is underway. Idempotent for a job already underway. */
+  launch(job: JobRecord): Promise<void>;
+  /** Stops a job: a waiting one is `Stopped` at once; a running one is `Stopping` until its run has ended. */
+  stop(job: JobRecord): Promise<void>;
+  /** Ends whatever still runs for these jobs and removes the batch with all its records and files. */
+  remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
+  /** Stops reporting and releases resources. Running jobs are left to the next `open`. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,274 @@
+import type { ComponentConfig } from '../config.js';
+import { buildBatch } from '../core/accept.js';
+import { ApiError } from '../core/errors.js';
+import type { BatchDescription, BatchRecord, JobDescription, JobRecord, JobSettings } from '../core/model.js';
+import { isTerminal } from '../core/model.js';
+import { isInFlight } from '../core/status.js';
+import { checkBatchDescription, checkJobDescription } from '../core/validate.js';
+import { type BatchStatusView, batchStatusView, type JobStatusView, jobStatusView, success, type SuccessView } from '../core/view.js';
+import type { Logger } from '../logger.js';
+import type { Runtime } from '../runtimes/runtime.js';
+import { createSuffixSource } from './ids.js';
+import { type BatchEntry, StateIndex } from './state-index.js';
+
+export interface SchedulerOptions {
+  runtime: Runtime;
+  component: ComponentConfig;
+  /** Most jobs in flight at once; the rest wait in the order they were accepted. */
+  maxRunning: number;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * The service the HTTP handlers call. It accepts batches (answering once the runtime recorded
+ * them), starts waiting jobs in order within the concurrency cap, and answers reads from its
+ * in-memory index, which the runtime's change events keep current.
+ */
+export class Scheduler {
+  private readonly index: StateIndex;
+  private readonly queue: string[] = [];
+  private queueHead = 0;
+  private readonly inFlight = new Set<string>();
+  private readonly deleting = new Map<string, Promise<void>>();
+  private readonly suffix = createSuffixSource();
+  private readonly now: () => Date;
+  private readonly componentSettings: JobSettings;
+  private pumpScheduled = false;
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.index = new StateIndex(options.component.batchStatusRules);
+    const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, ...settings } = options.component;
+    this.componentSettings = settings;
+  }
+
+  get isReady(): boolean {
+    return this.started && !this.closed;
+  }
+
+  async start(): Promise<void> {
+    const snapshot = await this.options.runtime.open({ jobChanged: (job) => this.onJobChanged(job) });
+    const entries = new Map<string, BatchEntry>();
+    for (const batch of snapshot.batches) entries.set(batch.name, this.index.addBatch(batch, []));
+    const resume: JobRecord[] = [];
+    for (const job of snapshot.jobs) {
+      const entry = entries.get(job.batchName);
+      if (!entry) continue;
+      this.index.addJob(entry, job);
+      if (job.status === 'Waiting') this.queue.push(job.name);
+      else if (isInFlight(job.status)) resume.push(job);
+    }
+    this.started = true;
+    for (const job of resume) this.launch(job);
+    this.options.logger.info('scheduler started', { batches: snapshot.batches.length, jobs: snapshot.jobs.length, resumed: resume.length });
+    this.pump();
+  }
+
+  async createJob(description: JobDescription): Promise<JobStatusView> {
+    const checked = checkJobDescription(description);
+    const entry = await this.accept({ jobScheduleDescriptions: [checked] }, 'job');
+    return jobStatusView(entry.jobs[0]!, 'job');
+  }
+
+  async createBatch(description: BatchDescription): Promise<BatchStatusView> {
+    const entry = await this.accept(checkBatchDescription(description), 'batch');
+    return this.batchView(entry, true);
+  }
+
+  listJobs(): JobStatusView[] {
+    const views: JobStatusView[] = [];
+    for (const entry of this.index.allBatches()) {
+      if (entry.batch.type === 'job') for (const job of entry.jobs) views.push(jobStatusView(job, 'job'));
+    }
+    return views;
+  }
+
+  getJob(name: string): JobStatusView {
+    const found = this.index.job(name);
+    if (!found) throw ApiError.notFound('job', name);
+    return jobStatusView(found.job, found.entry.batch.type);
+  }
+
+  listBatches(): BatchStatusView[] {
+    const views: BatchStatusView[] = [];
+    for (const entry of this.index.allBatches()) if (entry.batch.type === 'batch') views.push(this.batchView(entry, false));
+    return views;
+  }
+
+  getBatch(name: string): BatchStatusView {
+    return this.batchView(this.batchEntry(name), true);
+  }
+
+  getBatchJob(batchName: string, jobName: string): JobStatusView {
+    return jobStatusView(this.jobOfBatch(batchName, jobName), 'batch');
+  }
+
+  async stopJob(name: string): Promise<SuccessView> {
+    const job = this.singleJob(name, 'stop');
+    if (job.status === 'Succeeded' || job.status === 'Failed') {
+      throw ApiError.badRequest(`job ${name} has already ended with status ${job.status} and cannot be stopped`);
+    }
+    await this.stopJobs([job]);
+    return success(`job ${name} successfully stopped`);
+  }
+
+  async stopBatchJob(batchName: string, jobName: string): Promise<SuccessView> {
+    const job = this.jobOfBatch(batchName, jobName);
+    if (job.status === 'Succeeded' || job.status === 'Failed') {
+      throw ApiError.badRequest(`job ${jobName} in the batch ${batchName} has already ended with status ${job.status} and cannot be stopped`);
+    }
+    await this.stopJobs([job]);
+    return success(`job ${jobName} in the batch ${batchName} successfully stopped`);
+  }
+
+  async stopBatch(name: string): Promise<SuccessView> {
+    await this.stopJobs(this.batchEntry(name).jobs);
+    return success(`batch ${name} successfully stopped`);
+  }
+
+  async stopAllJobs(): Promise<SuccessView> {
+    await this.stopJobs(this.jobsOfType('job'));
+    return success('all jobs successfully stopped');
+  }
+
+  async stopAllBatches(): Promise<SuccessView> {
+    await this.stopJobs(this.jobsOfType('batch'));
+    return success('all batches successfully stopped');
+  }
+
+  async deleteJob(name: string): Promise<SuccessView> {
+    const job = this.singleJob(name, 'delete');
+    await this.remove(this.index.batch(job.batchName)!);
+    return success(`job ${name} successfully deleted`);
+  }
+
+  async deleteBatch(name: string): Promise<SuccessView> {
+    await this.remove(this.batchEntry(name));
+    return success(`batch ${name} successfully deleted`);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled(this.deleting.values());
+  }
+
+  private async accept(description: BatchDescription, type: BatchRecord['type']): Promise<BatchEntry> {
+    if (!this.isReady) throw ApiError.unavailable('the scheduler is not ready');
+    const accepted = buildBatch({
+      componentName: this.options.component.name,
+      component: this.componentSettings,
+      description,
+      type,
+      now: this.now(),
+      suffix: this.suffix,
+      taken: (name) => this.index.batch(name) !== undefined,
+    });
+    await this.options.runtime.accept(accepted);
+    const records = accepted.jobs.map((job) => job.record);
+    const entry = this.index.addBatch(accepted.batch, records);
+    for (const job of records) this.queue.push(job.name);
+    this.options.logger.info('batch accepted', { batchName: accepted.batch.name, type, jobs: records.length });
+    this.schedulePump();
+    return entry;
+  }
+
+  private onJobChanged(job: JobRecord): void {
+    if (!this.index.update(job)) return;
+    if (isInFlight(job.status)) {
+      this.inFlight.add(job.name);
+    } else if (this.inFlight.delete(job.name)) {
+      this.schedulePump();
+    }
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Starts waiting jobs, oldest first, while fewer than the cap are in flight. */
+  private pump(): void {
+    if (!this.isReady) return;
+    while (this.inFlight.size < this.options.maxRunning && this.queueHead < this.queue.length) {
+      const name = this.queue[this.queueHead++]!;
+      const found = this.index.job(name);
+      if (found?.job.status === 'Waiting') this.launch(found.job);
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private launch(job: JobRecord): void {
+    this.inFlight.add(job.name);
+    this.options.runtime.launch(job).catch((error: unknown) => {
+      this.options.logger.error('launch failed', { jobName: job.name, error });
+    });
+  }
+
+  private async stopJobs(jobs: readonly JobRecord[]): Promise<void> {
+    const running = jobs.filter((job) => !isTerminal(job.status) && job.status !== 'Stopping');
+    await Promise.all(running.map((job) => this.options.runtime.stop(job)));
+  }
+
+  private async remove(entry: BatchEntry): Promise<void> {
+    const name = entry.batch.name;
+    let removal = this.deleting.get(name);
+    if (!removal) {
+      removal = this.options.runtime.remove(entry.batch, entry.jobs).then(() => {
+        for (const job of entry.jobs) this.inFlight.delete(job.name);
+        this.index.removeBatch(name);
+        this.options.logger.info('batch deleted', { batchName: name });
+      }).finally(() => this.deleting.delete(name));
+      this.deleting.set(name, removal);
+    }
+    await removal;
+    this.schedulePump();
+  }
+
+  private batchEntry(name: string): BatchEntry {
+    const entry = this.index.batch(name);
+    if (!entry || entry.batch.type !== 'batch') throw ApiError.notFound('batch', name);
+    return entry;
+  }
+
+  private jobOfBatch(batchName: string, jobName: string): JobRecord {
+    const entry = this.batchEntry(batchName);
+    const found = this.index.job(jobName);
+    if (!found || found.entry !== entry) throw ApiError.notFound('job', `${jobName} in the batch ${batchName}`);
+    return found.job;
+  }
+
+  /** A job started on its own; a job of a batch is answered with where to find it. */
+  private singleJob(name: string, verb: 'stop' | 'delete'): JobRecord {
+    const found = this.index.job(name);
+    if (!found) throw ApiError.notFound('job', name);
+    if (found.entry.batch.type !== 'job') {
+      const batch = found.entry.batch.name;
+      const how = verb === 'stop' ? `POST /api/v1/batches/${batch}/jobs/${name}/stop` : `DELETE /api/v1/batches/${batch}`;
+      throw ApiError.badRequest(`job ${name} belongs to the batch ${batch}; use ${how}`);
+    }
+    return found.job;
+  }
+
+  private jobsOfType(type: BatchRecord['type']): JobRecord[] {
+    const jobs: JobRecord[] = [];
+    for (const entry of this.index.allBatches()) {
+      if (entry.batch.type === type) for (const job of entry.jobs) jobs.push(job);
+    }
+    return jobs;
+  }
+
+  private batchView(entry: BatchEntry, withJobs: boolean): BatchStatusView {
+    const jobs = withJobs ? entry.jobs.map((job) => jobStatusView(job, entry.batch.type)) : undefined;
+    return batchStatusView(entry.batch, this.index.summary(entry), jobs);
+  }
+}

@@ -1,0 +1,21 @@
+import type { JobRecord, NewBatch, Snapshot } from '../core/model.js';
+
+/** Durable records of the local runtime. */
+export interface JobStore {
+  /** Every batch and job, in acceptance order. */
+  load(): Snapshot;
+  /** Records a batch, its jobs and payloads in one transaction, synced to disk before it returns. */
+  insertBatch(batch: NewBatch): void;
+  /**
+   * Records a job's new state. Writes are grouped into one transaction per turn of the event
+   * loop; `flush` writes at once (before a process starts, so it can be recognised after a crash).
+   */
+  saveJob(job: JobRecord): void;
+  flush(): void;
+  readPayload(jobName: string): string | undefined;
+  deleteBatch(batchName: string): void;
+  /** A value kept with the data (such as the data directory's instance id). */
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  close(): void;
+}
