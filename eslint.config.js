@@ -25,7 +25,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.js', 'examples/**/*.ts'],
+    files: ['test/**/*.ts', 'test/**/*.mjs', 'bench/**/*.ts', 'examples/**/*.js', 'examples/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -1,7 +1,9 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { JobSettings } from './core/model.js';
+import { ApiError } from './core/errors.js';
 import { componentNameProblem } from './core/naming.js';
+import { checkJobDescription } from './core/validate.js';
 import type { BatchStatusRule } from './core/status.js';
 
 /** The component, as configured with the field names of a Radix `jobs:` entry. */
@@ -100,6 +102,13 @@ function readComponent(sources: ConfigSources, problems: string[]): ComponentCon
     return { name: '' };
   }
   const component = parsed as ComponentConfig;
+  try {
+    const { payload: _mountPath, ...settings } = component;
+    checkJobDescription(settings);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    for (const field of error.fields ?? []) problems.push(`${where}: ${field.path} ${field.message}`);
+  }
   const nameProblem = componentNameProblem(component.name);
   if (nameProblem) problems.push(`${where}: name ${nameProblem}`);
   return component;

@@ -4,6 +4,8 @@ import type { BatchDescription, JobDescription, JobSettings } from './model.js';
 /** The Radix guide promises 1 MB per payload; we honour a full MiB, measured in UTF-8 bytes. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /** Environment variables the scheduler sets itself; a description may not override them. */
 export const RESERVED_VARIABLES: ReadonlySet<string> = new Set(['PAYLOAD_PATH', 'JOB_NAME', 'BATCH_NAME', 'JOB_ID']);
 
@@ -50,7 +52,9 @@ function checkAll(jobs: JobDescription[], listPath: string): JobDescription[] {
 
 function settingsProblems(settings: JobSettings, prefix: string, problems: FieldProblem[]): void {
   for (const name of Object.keys(settings.variables ?? {})) {
-    if (RESERVED_VARIABLES.has(name)) {
+    if (!ENV_NAME.test(name)) {
+      problems.push({ path: `${prefix}variables.${name}`, message: 'is not a valid environment variable name (letters, digits and _, not starting with a digit)' });
+    } else if (RESERVED_VARIABLES.has(name)) {
       problems.push({ path: `${prefix}variables.${name}`, message: 'is set by the scheduler and cannot be overridden' });
     }
   }

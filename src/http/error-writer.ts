@@ -38,7 +38,7 @@ export function errorWriter(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const body = toBody(error);
     if (body.code >= 500) {
-      logger.error('request failed', { method: req.method, path: req.path, error });
+      logger.error('request failed', { method: req.method, path: req.path, error: error instanceof Error ? error.stack : String(error) });
     }
     if (res.headersSent) {
       res.end();

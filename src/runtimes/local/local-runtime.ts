@@ -7,7 +7,7 @@ import type { Logger } from '../../logger.js';
 import type { JobStore } from '../../store/store.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
 import type { JobFiles } from './job-files.js';
-import { ATTEMPT_MARKER, exitCodeOf, findMarkedProcesses, isAlive, signalGroup, startProcess } from './processes.js';
+import { ATTEMPT_MARKER, exitCodeOf, findMarkedProcesses, isRunning, signalGroup, startProcess } from './processes.js';
 import { unenforcedNote } from './unenforced.js';
 
 export interface LocalRuntimeOptions {
@@ -301,11 +301,11 @@ export class LocalRuntime implements Runtime {
     for (const pgid of groups) signalGroup(pgid, 'SIGTERM');
     for (const { pid } of leftovers) if (!groups.has(pid)) signalGroup(pid, 'SIGTERM');
     const deadline = Date.now() + this.options.killGraceMs;
-    while (leftovers.some((p) => isAlive(p.pid)) && Date.now() < deadline) {
+    while (leftovers.some((p) => isRunning(p.pid)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
-    for (const { pid } of leftovers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    for (const { pid } of leftovers) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
   }
 
   private environment(job: JobRecord, payloadDir: string, attemptName: string): Record<string, string> {

@@ -89,7 +89,15 @@ function processGroupOf(pid: number): number {
   return Number(fields[2]);
 }
 
-export function isAlive(pid: number): boolean {
+/** Whether a process is still running; a zombie (ended, not yet reaped) is not. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat[stat.lastIndexOf(')') + 2];
+    return state !== 'Z' && state !== 'X';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+  }
   try {
     process.kill(pid, 0);
     return true;

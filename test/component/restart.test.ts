@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import supertest from 'supertest';
+import { findMarkedProcesses, isRunning } from '../../src/runtimes/local/processes.js';
+import { aJob, fixtureJob, root, waitFor } from './harness.js';
+
+/** The service as a separate process (`node src/main.ts`), so the test can SIGKILL it. */
+async function startProcessService(dir: string): Promise<{ child: ChildProcess; request: supertest.Agent }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      JOB_SCHEDULER_CONFIG: path.join(dir, 'component.yaml'),
+      JOB_SCHEDULER_DATA_DIR: path.join(dir, 'data'),
+      JOB_SCHEDULER_PORT: '0',
+      JOB_SCHEDULER_MAX_RUNNING: '6',
+      JOB_SCHEDULER_RETRY_DELAY_SECONDS: '0',
+      JOB_SCHEDULER_KILL_GRACE_SECONDS: '1',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as { message?: string; port?: number };
+      if (entry.message === 'listening' && entry.port) resolve(entry.port);
+    });
+  });
+  return { child, request: supertest.agent(`http://127.0.0.1:${port}`) };
+}
+
+describe('restart after SIGKILL', function () {
+  this.timeout(120_000);
+  let dir: string;
+  const children: ChildProcess[] = [];
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-restart-'));
+    writeFileSync(path.join(dir, 'component.yaml'), JSON.stringify({
+      name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 3,
+    }));
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const { pgid } of findMarkedProcesses('')) if (pgid > 1) try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when the service is killed partway through 200 jobs, a new instance ends all of them: none lost, none finished run again, no old process left', async () => {
+    const runs = path.join(dir, 'runs.txt');
+    writeFileSync(runs, '');
+    const first = await startProcessService(dir);
+    children.push(first.child);
+    // Two jobs outlive the first instance (60 s on their first attempt): the second must end them.
+    const jobs = Array.from({ length: 200 }, (_, i) => aJob({ appendTo: runs, sleeps: i < 2 ? [60, 0.05] : [0.05] }));
+    const created = await first.request.post('/api/v1/batches').send({ jobScheduleDescriptions: jobs }).expect(200);
+    const batch = created.body.name as string;
+
+    const before = await waitFor(() => first.request.get(`/api/v1/batches/${batch}`), (r) => {
+      const done = r.body.jobStatuses.filter((j: { status: string }) => j.status === 'Succeeded').length;
+      return done >= 20 && r.body.jobStatuses.some((j: { status: string }) => j.status === 'Running');
+    }, 60_000);
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    const succeededBefore = new Set<string>(before.body.jobStatuses
+      .filter((j: { status: string }) => j.status === 'Succeeded').map((j: { name: string }) => j.name));
+    const leftovers = findMarkedProcesses('').filter((p) => isRunning(p.pid));
+    assert.ok(leftovers.length >= 2, 'the long jobs outlived the killed instance');
+
+    const second = await startProcessService(dir);
+    children.push(second.child);
+    for (const { pid } of leftovers) assert.equal(isRunning(pid), false, `process ${pid} of the old instance is still running`);
+    const after = await waitFor(() => second.request.get(`/api/v1/batches/${batch}`), (r) => r.body.status === 'Succeeded', 90_000);
+
+    const runCounts = new Map<string, number>();
+    for (const name of readFileSync(runs, 'utf8').split('\n').filter(Boolean)) runCounts.set(name, (runCounts.get(name) ?? 0) + 1);
+    assert.equal(after.body.jobStatuses.length, 200);
+    for (const job of after.body.jobStatuses as Array<{ name: string; status: string; podStatuses: unknown[] }>) {
+      assert.equal(job.status, 'Succeeded', job.name);
+      const count = runCounts.get(job.name) ?? 0;
+      assert.ok(count >= 1, `${job.name} never ran`);
+      assert.ok(count <= job.podStatuses.length, `${job.name} ran ${count} times in ${job.podStatuses.length} attempts`);
+      if (succeededBefore.has(job.name)) assert.equal(count, 1, `${job.name} had succeeded before the kill and ran again`);
+    }
+    second.child.kill('SIGTERM');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+  });
+});
