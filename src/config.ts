@@ -36,7 +36,16 @@ export interface Config {
     /** First delay before retrying a failed attempt; doubles per retry up to 60 s. */
     retryDelaySeconds: number;
   };
-  kubernetes: { namespace: string | undefined };
+  kubernetes: {
+    /** Where Jobs go; unset means the pod's own namespace (in a cluster) or the kubeconfig context's. */
+    namespace: string | undefined;
+    /** Node label (and taint) keys for `runtime.nodeType`, `node.gpu` and `node.gpuCount`. */
+    nodeTypeKey: string;
+    gpuKey: string;
+    gpuCountKey: string;
+    /** Most write requests to the API server in flight at once. */
+    writeConcurrency: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -68,14 +77,21 @@ export function loadConfig(sources: ConfigSources): Config {
     host: env.string('JOB_SCHEDULER_HOST', '127.0.0.1'),
     port: env.integer('JOB_SCHEDULER_PORT', component.schedulerPort ?? 8080, 0, 65535),
     logLevel: env.oneOf('JOB_SCHEDULER_LOG_LEVEL', LOG_LEVELS, 'info'),
-    maxRunning: env.integer('JOB_SCHEDULER_MAX_RUNNING', Math.max(1, sources.cpus), 1, 100000),
+    // Local jobs share this machine's CPUs; Kubernetes Jobs are bounded by the cluster's quotas instead.
+    maxRunning: env.integer('JOB_SCHEDULER_MAX_RUNNING', runtime === 'local' ? Math.max(1, sources.cpus) : 1_000_000, 1, 1_000_000),
     maxRequestBytes: env.integer('JOB_SCHEDULER_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 2 * 1024 * 1024, 2 ** 31 - 1),
     local: {
       dataDir: env.string('JOB_SCHEDULER_DATA_DIR', '.data'),
       killGraceSeconds: env.number('JOB_SCHEDULER_KILL_GRACE_SECONDS', 10, 0, 3600),
       retryDelaySeconds: env.number('JOB_SCHEDULER_RETRY_DELAY_SECONDS', 1, 0, 3600),
     },
-    kubernetes: { namespace: sources.env.JOB_SCHEDULER_NAMESPACE || undefined },
+    kubernetes: {
+      namespace: sources.env.JOB_SCHEDULER_NAMESPACE || undefined,
+      nodeTypeKey: env.string('JOB_SCHEDULER_NODE_TYPE_KEY', 'job-scheduler.io/node-type'),
+      gpuKey: env.string('JOB_SCHEDULER_GPU_KEY', 'job-scheduler.io/gpu'),
+      gpuCountKey: env.string('JOB_SCHEDULER_GPU_COUNT_KEY', 'job-scheduler.io/gpu-count'),
+      writeConcurrency: env.integer('JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY', 16, 1, 256),
+    },
   };
   if (runtime === 'local' && component.name && !component.command?.length) {
     problems.push(`${sources.componentPath}: command is required on the local runtime (the program each job runs)`);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -26,7 +27,14 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  let kubeConfig: KubeConfig | undefined;
+  if (config.runtime === 'kubernetes') {
+    // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
+    kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+  }
   const service = await startService({
+    kubeConfig,
     config,
     logger,
     apiDocument,

@@ -1,13 +1,16 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Express } from 'express';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
+import { KubernetesRuntime } from './runtimes/kubernetes/kubernetes-runtime.js';
 import { JobFiles } from './runtimes/local/job-files.js';
 import { LocalRuntime } from './runtimes/local/local-runtime.js';
+import type { Runtime } from './runtimes/runtime.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import { mkdirSync } from 'node:fs';
 
 export interface Service {
   app: Express;
@@ -24,29 +27,21 @@ export interface ServiceDependencies {
   componentDir: string;
   /** The environment jobs start from: only harmless variables such as PATH are passed on. */
   hostEnv: Record<string, string | undefined>;
+  /** How to reach the cluster (the Kubernetes runtime only); main.ts loads it from the pod or KUBECONFIG. */
+  kubeConfig?: KubeConfig;
   validateResponses?: boolean;
 }
 
 /** Variables of the service's own environment that a local job inherits; nothing else leaks (tokens, secrets). */
 const INHERITED_VARIABLES = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 
+/** Where Kubernetes jobs find their payload when the component names no `payload.path`. */
+export const DEFAULT_PAYLOAD_PATH = '/var/job-payload';
+
 /** Wires the runtime, the scheduler and the HTTP app for a configuration, and starts the scheduler. */
 export async function startService(deps: ServiceDependencies): Promise<Service> {
   const { config, logger } = deps;
-  if (config.runtime !== 'local') throw new Error(`the ${config.runtime} runtime is not available in this build`);
-  const dataDir = path.resolve(config.local.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const runtime = new LocalRuntime({
-    store: new SqliteStore(path.join(dataDir, 'scheduler.db')),
-    files: new JobFiles(dataDir),
-    workDir: deps.componentDir,
-    baseEnv: Object.fromEntries(
-      INHERITED_VARIABLES.flatMap((name) => (deps.hostEnv[name] === undefined ? [] : [[name, deps.hostEnv[name]!]])),
-    ),
-    killGraceMs: config.local.killGraceSeconds * 1000,
-    retryDelayMs: config.local.retryDelaySeconds * 1000,
-    logger,
-  });
+  const runtime: Runtime = config.runtime === 'kubernetes' ? kubernetesRuntime(deps) : localRuntime(deps);
   const scheduler = new Scheduler({ runtime, component: config.component, maxRunning: config.maxRunning, logger });
   await scheduler.start();
   const app = createApp({
@@ -64,4 +59,39 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
       await runtime.close(options);
     },
   };
+}
+
+function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependencies): LocalRuntime {
+  const dataDir = path.resolve(config.local.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return new LocalRuntime({
+    store: new SqliteStore(path.join(dataDir, 'scheduler.db')),
+    files: new JobFiles(dataDir),
+    workDir: componentDir,
+    baseEnv: Object.fromEntries(
+      INHERITED_VARIABLES.flatMap((name) => (hostEnv[name] === undefined ? [] : [[name, hostEnv[name]!]])),
+    ),
+    killGraceMs: config.local.killGraceSeconds * 1000,
+    retryDelayMs: config.local.retryDelaySeconds * 1000,
+    logger,
+  });
+}
+
+function kubernetesRuntime({ config, logger, kubeConfig }: ServiceDependencies): KubernetesRuntime {
+  if (!kubeConfig) throw new Error('the kubernetes runtime needs a kubeconfig');
+  const { kubernetes, component } = config;
+  const namespace = kubernetes.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
+  return new KubernetesRuntime({
+    kubeConfig,
+    logger,
+    writeConcurrency: kubernetes.writeConcurrency,
+    settings: {
+      namespace,
+      component: component.name,
+      payloadPath: component.payload?.path ?? DEFAULT_PAYLOAD_PATH,
+      nodeTypeKey: kubernetes.nodeTypeKey,
+      gpuKey: kubernetes.gpuKey,
+      gpuCountKey: kubernetes.gpuCountKey,
+    },
+  });
 }

@@ -27,6 +27,9 @@ export interface Runtime {
   stop(job: JobRecord): Promise<void>;
   /** Ends whatever still runs for these jobs and removes the batch with all its records and files. */
   remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
-  /** Stops reporting and releases resources. Running jobs are left to the next `open`. */
-  close(): Promise<void>;
+  /**
+   * Stops reporting and releases resources. Running jobs are left to the next `open`, unless
+   * `terminate` asks a runtime whose jobs die with this process (local) to end them first.
+   */
+  close(options?: { terminate?: boolean }): Promise<void>;
 }

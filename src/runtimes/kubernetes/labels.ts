@@ -1,0 +1,48 @@
+/** Label and annotation keys of every object the Kubernetes runtime creates; one place, pure. */
+
+const PREFIX = 'job-scheduler.io';
+
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  component: `${PREFIX}/component`,
+  batchName: `${PREFIX}/batch-name`,
+  batchType: `${PREFIX}/batch-type`,
+  jobName: `${PREFIX}/job-name`,
+  /** What the object is to the scheduler: `batch` (a batch record), `payload` (a Secret) or `job`. */
+  role: `${PREFIX}/role`,
+} as const;
+
+export const ANNOTATIONS = {
+  /** On a batch record: `accepting` until every payload Secret exists, then `accepted`. */
+  state: `${PREFIX}/state`,
+  /** On a Job: when the job was stopped (RFC 3339); a stopped Job is also suspended. */
+  stoppedAt: `${PREFIX}/stopped-at`,
+  jobId: `${PREFIX}/job-id`,
+} as const;
+
+export const MANAGER = 'job-scheduler';
+
+export type ObjectRole = 'batch' | 'payload' | 'job';
+
+/** The selector that finds every object of one component, and nothing of another. */
+export function componentSelector(component: string): string {
+  return `${LABELS.managedBy}=${MANAGER},${LABELS.component}=${component}`;
+}
+
+export function objectLabels(options: {
+  component: string;
+  role: ObjectRole;
+  batchName: string;
+  batchType: 'job' | 'batch';
+  jobName?: string;
+}): Record<string, string> {
+  const labels: Record<string, string> = {
+    [LABELS.managedBy]: MANAGER,
+    [LABELS.component]: options.component,
+    [LABELS.role]: options.role,
+    [LABELS.batchName]: options.batchName,
+    [LABELS.batchType]: options.batchType,
+  };
+  if (options.jobName) labels[LABELS.jobName] = options.jobName;
+  return labels;
+}

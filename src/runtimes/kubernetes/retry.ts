@@ -1,0 +1,58 @@
+import { ApiException } from '@kubernetes/client-node';
+import { ApiError } from '../../core/errors.js';
+
+export interface RetryPolicy {
+  /** First delay after a 5xx or a connection error; doubles per try up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Tries in all before giving up; Infinity for background work that must happen eventually. */
+  maxTries: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The HTTP status of a failed call, or undefined when it never got an answer (a dropped connection). */
+export function statusOf(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+function retryAfterMs(error: unknown): number | undefined {
+  if (!(error instanceof ApiException)) return undefined;
+  const header = Object.entries(error.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
+  const seconds = Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+function retriable(error: unknown): boolean {
+  const code = statusOf(error);
+  if (code === undefined) return !(error instanceof ApiError);
+  return code === 429 || code >= 500;
+}
+
+/**
+ * Calls `call` until it succeeds, retrying 429 (after its Retry-After) and 5xx or lost
+ * connections (with capped exponential backoff). Other errors are thrown at once.
+ */
+export async function withRetry<T>(policy: RetryPolicy, call: () => Promise<T>, stopped: () => boolean = () => false): Promise<T> {
+  const sleep = policy.sleep ?? defaultSleep;
+  let delay = policy.baseDelayMs;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!retriable(error) || tries >= policy.maxTries || stopped()) throw error;
+      const wait = Math.min(policy.maxDelayMs, retryAfterMs(error) ?? delay);
+      delay = Math.min(policy.maxDelayMs, delay * 2);
+      await sleep(wait);
+    }
+  }
+}
+
+/** A Kubernetes error as the API answers it: the cluster's own text (with its headers) stays in the log. */
+export function toApiError(error: unknown, doing: string): ApiError {
+  if (error instanceof ApiError) return error;
+  const code = statusOf(error);
+  if (code === 413 || code === 422) return ApiError.invalid(`the cluster refused to ${doing}: the objects would be too large or invalid`);
+  return ApiError.unavailable(`the cluster could not ${doing} now; try again`);
+}
