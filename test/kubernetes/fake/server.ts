@@ -1,0 +1,389 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { applyJsonPatch, applyMergePatch, PatchError } from './patch.js';
+import { prepareForCreate, RESOURCES, type ResourceInfo, validate } from './resources.js';
+import { parseFieldSelector, parseSelector, SelectorError } from './selectors.js';
+import { alreadyExists, conflict, invalid, notFound, send, sendStatus, statusBody } from './status.js';
+import { type Change, type Obj, Store } from './store.js';
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** The RBAC verb: get, list, watch, create, update, patch, delete, deletecollection. */
+  verb: string;
+  resource: string;
+  group: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  status: number;
+}
+
+export interface FailureRule {
+  verb?: string;
+  resource?: string;
+  times?: number;
+  status: 429 | 500 | 503;
+  retryAfterSeconds?: number;
+}
+
+interface Route {
+  info: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+interface Watcher {
+  res: ServerResponse;
+  socket: Socket;
+  close(): void;
+}
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/**
+ * A Kubernetes API server for tests, on loopback: it stores objects and answers as the real one
+ * does where the runtime depends on it. It runs no controllers: tests play the job controller and
+ * the kubelet by writing Job and Pod status through the API.
+ */
+export class FakeApiServer {
+  readonly store = new Store();
+  readonly requests: RequestLogEntry[] = [];
+  private readonly failures: Array<FailureRule & { left: number }> = [];
+  private readonly watchers = new Set<Watcher>();
+  private readonly server = createServer((req, res) => {
+    this.handle(req, res).catch((error: unknown) => sendStatus(res, 500, `fake api server: ${String(error)}`));
+  });
+  url = '';
+
+  async listen(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${address.port}`;
+    return this;
+  }
+
+  kubeConfig(namespace = 'default'): KubeConfig {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
+      users: [{ name: 'tester' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'tester', namespace }],
+      currentContext: 'fake',
+    });
+    return kubeConfig;
+  }
+
+  failNext(rule: FailureRule): void {
+    this.failures.push({ ...rule, left: rule.times ?? 1 });
+  }
+
+  /** Cuts every open watch connection, as a network failure would. */
+  dropWatches(): void {
+    for (const watcher of this.watchers) watcher.socket.destroy();
+  }
+
+  /** Forgets the change history: open watches end with a 410 Expired event, and watches from old versions get one. */
+  expireWatches(): void {
+    this.store.compact();
+    for (const watcher of this.watchers) {
+      watcher.res.write(`${JSON.stringify({ type: 'ERROR', object: statusBody(410, `too old resource version: 1 (${this.store.resourceVersion})`, { reason: 'Expired' }) })}\n`);
+      watcher.close();
+      watcher.res.end();
+    }
+  }
+
+  get(resource: string, namespace: string, name: string): Obj | undefined {
+    return this.store.get(resource, namespace, name);
+  }
+
+  list(resource: string, namespace?: string): Obj[] {
+    return this.store.list(resource, namespace);
+  }
+
+  /** Write requests (create, update, patch, delete) in the log. */
+  writes(): RequestLogEntry[] {
+    return this.requests.filter((entry) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(entry.verb));
+  }
+
+  async close(): Promise<void> {
+    for (const watcher of this.watchers) {
+      watcher.close();
+      watcher.socket.destroy();
+    }
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const query = Object.fromEntries(url.searchParams.entries());
+    const route = parseRoute(url.pathname);
+    if (!route) {
+      if (url.pathname === '/version') return send(res, 200, { major: '1', minor: '33', gitVersion: 'v1.33.0-fake' });
+      return sendStatus(res, 404, 'the server could not find the requested resource');
+    }
+    const verb = verbOf(req.method ?? 'GET', route, query);
+    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query, verb, resource: route.info.resource, group: route.info.group, subresource: route.subresource, namespace: route.namespace, name: route.name, status: 0 };
+    this.requests.push(entry);
+    res.on('finish', () => (entry.status = res.statusCode));
+    const failure = this.failures.find((rule) => (!rule.verb || rule.verb === verb) && (!rule.resource || rule.resource === route.info.resource) && rule.left > 0);
+    if (failure) {
+      failure.left--;
+      if (failure.left === 0) this.failures.splice(this.failures.indexOf(failure), 1);
+      entry.status = failure.status;
+      const retryAfter = failure.retryAfterSeconds ?? 1;
+      if (failure.status === 429) return sendStatus(res, 429, 'Too many requests, please try again later.', { details: { retryAfterSeconds: retryAfter } }, { 'retry-after': String(retryAfter) });
+      return sendStatus(res, failure.status, failure.status === 500 ? 'Internal error occurred: etcdserver: request timed out' : 'the server is currently unable to handle the request');
+    }
+    const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '') ? await readBody(req) : undefined;
+    if (body === 'too large') return sendStatus(res, 413, 'Request entity too large: limit is 3145728');
+    let parsed: unknown;
+    try {
+      parsed = body ? JSON.parse(body) : undefined;
+    } catch {
+      return sendStatus(res, 400, 'the body of the request was in an unknown format');
+    }
+    try {
+      switch (verb) {
+        case 'list': return this.list_(res, route, query);
+        case 'watch': return this.watch(req, res, route, query);
+        case 'get': return this.getOne(res, route);
+        case 'create': return this.create(res, route, parsed);
+        case 'update': return this.update(res, route, parsed);
+        case 'patch': return this.patch(req, res, route, parsed);
+        case 'delete': return this.deleteOne(res, route, query, parsed);
+        default: return sendStatus(res, 405, `${verb} is not supported by the fake`);
+      }
+    } catch (error) {
+      if (error instanceof SelectorError) return sendStatus(res, 400, `unable to parse requirement: ${error.message}`);
+      if (error instanceof PatchError) return sendStatus(res, 422, error.message, { reason: 'Invalid' });
+      throw error;
+    }
+  }
+
+  private matcher(query: Record<string, string>) {
+    const labels = parseSelector(query.labelSelector);
+    const fields = parseFieldSelector(query.fieldSelector);
+    return (object: Obj) => labels(object.metadata?.labels) && fields(object);
+  }
+
+  private list_(res: ServerResponse, route: Route, query: Record<string, string>): void {
+    const matches = this.matcher(query);
+    let items = this.store.list(route.info.resource, route.namespace).filter(matches);
+    let rv = String(this.store.resourceVersion);
+    let offset = 0;
+    if (query.continue) {
+      const token = JSON.parse(Buffer.from(query.continue, 'base64').toString('utf8')) as { rv: number; offset: number };
+      if (token.rv < this.store.compactedRv) return sendStatus(res, 410, 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.', { reason: 'Expired' });
+      offset = token.offset;
+      rv = String(token.rv);
+    }
+    const limit = Number(query.limit) || 0;
+    const metadata: Record<string, unknown> = { resourceVersion: rv };
+    items = items.slice(offset);
+    if (limit > 0 && items.length > limit) {
+      metadata.continue = Buffer.from(JSON.stringify({ rv: Number(rv), offset: offset + limit })).toString('base64');
+      metadata.remainingItemCount = items.length - limit;
+      items = items.slice(0, limit);
+    }
+    const apiVersion = route.info.group ? `${route.info.group}/${route.info.version}` : route.info.version;
+    send(res, 200, { kind: `${route.info.kind}List`, apiVersion, metadata, items });
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, route: Route, query: Record<string, string>): void {
+    const matches = this.matcher(query);
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
+    const write = (type: string, object: Obj) => res.write(`${JSON.stringify({ type, object })}\n`);
+    const from = query.resourceVersion && query.resourceVersion !== '0' ? Number(query.resourceVersion) : undefined;
+    if (from !== undefined && from < this.store.compactedRv) {
+      write('ERROR', statusBody(410, `too old resource version: ${from} (${this.store.compactedRv})`, { reason: 'Expired' }));
+      res.end();
+      return;
+    }
+    const relevant = (change: Change) => change.resource === route.info.resource && (route.namespace === undefined || change.namespace === route.namespace);
+    const emit = (change: Change) => {
+      if (!relevant(change)) return;
+      const now = matches(change.object);
+      const before = change.type === 'MODIFIED' && change.previous ? matches(change.previous) : now;
+      if (change.type === 'MODIFIED' && before !== now) write(now ? 'ADDED' : 'DELETED', change.object);
+      else if (now) write(change.type, change.object);
+    };
+    if (from === undefined) {
+      for (const object of this.store.list(route.info.resource, route.namespace)) if (matches(object)) write('ADDED', object);
+    } else {
+      for (const change of this.store.history) if (change.rv > from) emit(change);
+    }
+    const unsubscribe = this.store.subscribe(emit);
+    const timer = query.timeoutSeconds ? setTimeout(() => res.end(), Number(query.timeoutSeconds) * 1000) : undefined;
+    const watcher: Watcher = {
+      res,
+      socket: req.socket,
+      close: () => {
+        unsubscribe();
+        if (timer) clearTimeout(timer);
+        this.watchers.delete(watcher);
+      },
+    };
+    this.watchers.add(watcher);
+    res.on('close', () => watcher.close());
+  }
+
+  private getOne(res: ServerResponse, route: Route): void {
+    const object = this.store.get(route.info.resource, route.namespace!, route.name!);
+    if (!object) return notFound(res, route.info, route.name!);
+    send(res, 200, object);
+  }
+
+  private create(res: ServerResponse, route: Route, body: Obj): void {
+    if (route.name || route.subresource) return sendStatus(res, 405, 'the server does not allow this method on the requested resource');
+    const object = structuredClone(body ?? {});
+    object.metadata ??= {};
+    if (!object.metadata.name && object.metadata.generateName) object.metadata.name = `${object.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
+    if (object.metadata.namespace && object.metadata.namespace !== route.namespace) {
+      return sendStatus(res, 400, 'the namespace of the provided object does not match the namespace sent on the request');
+    }
+    const name = object.metadata.name ?? '';
+    const causes = validate(route.info, object);
+    if (causes.length > 0) return invalid(res, route.info, name, causes);
+    if (this.store.get(route.info.resource, route.namespace!, name)) return alreadyExists(res, route.info, name);
+    delete object.metadata.resourceVersion;
+    delete object.metadata.uid;
+    const uid = crypto.randomUUID();
+    object.metadata.uid = uid;
+    prepareForCreate(route.info, object, uid);
+    const created = this.store.create(route.info, route.namespace!, object);
+    send(res, 201, created);
+    if (created.metadata.ownerReferences?.length) setImmediate(() => this.collectIfOrphaned(route.info.resource, route.namespace!, name));
+  }
+
+  private update(res: ServerResponse, route: Route, body: Obj): void {
+    const current = this.store.get(route.info.resource, route.namespace!, route.name!);
+    if (!current) return notFound(res, route.info, route.name!);
+    if (body?.metadata?.resourceVersion && body.metadata.resourceVersion !== current.metadata.resourceVersion) return conflict(res, route.info, route.name!);
+    this.write(res, route, current, body);
+  }
+
+  private patch(req: IncomingMessage, res: ServerResponse, route: Route, body: unknown): void {
+    const current = this.store.get(route.info.resource, route.namespace!, route.name!);
+    if (!current) return notFound(res, route.info, route.name!);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    let next: Obj;
+    if (type === 'application/json-patch+json') next = applyJsonPatch(current, body);
+    else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') next = applyMergePatch(current, body);
+    else return sendStatus(res, 415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+    if (next?.metadata?.resourceVersion !== current.metadata.resourceVersion && next?.metadata?.resourceVersion) return conflict(res, route.info, route.name!);
+    this.write(res, route, current, next);
+  }
+
+  /** Applies an update: the main resource keeps its status, the status subresource keeps everything else. */
+  private write(res: ServerResponse, route: Route, current: Obj, requested: Obj): void {
+    const next = structuredClone(requested ?? {});
+    next.metadata = { ...next.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp, resourceVersion: current.metadata.resourceVersion };
+    let result: Obj;
+    if (route.subresource === 'status') {
+      result = { ...current, status: next.status };
+    } else {
+      result = { ...next, apiVersion: current.apiVersion, kind: current.kind };
+      if (route.info.hasStatus) result.status = current.status;
+      if (current.immutable && (JSON.stringify(current.data) !== JSON.stringify(result.data) || !result.immutable)) {
+        return invalid(res, route.info, current.metadata.name, [{ reason: 'FieldValueForbidden', message: 'Forbidden: field is immutable when `immutable` is set', field: 'data' }]);
+      }
+      if (route.info.kind === 'Job' && JSON.stringify(current.spec.template) !== JSON.stringify(result.spec?.template) && !current.spec.suspend) {
+        return invalid(res, route.info, current.metadata.name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: field is immutable', field: 'spec.template' }]);
+      }
+    }
+    const causes = validate(route.info, result);
+    if (causes.length > 0) return invalid(res, route.info, current.metadata.name, causes);
+    const specChanged = route.subresource !== 'status' && JSON.stringify(current.spec) !== JSON.stringify(result.spec);
+    send(res, 200, this.store.replace(route.info, route.namespace!, result, specChanged));
+  }
+
+  private deleteOne(res: ServerResponse, route: Route, query: Record<string, string>, body: Obj): void {
+    const policy: string = query.propagationPolicy ?? body?.propagationPolicy ?? (query.orphanDependents === 'true' ? 'Orphan' : route.info.defaultPropagation);
+    const deleted = this.store.remove(route.info.resource, route.namespace!, route.name!);
+    if (!deleted) return notFound(res, route.info, route.name!);
+    if (route.info.kind === 'Pod') send(res, 200, deleted);
+    else sendStatus(res, 200, '', { reason: '', details: { name: route.name, group: route.info.group || undefined, kind: route.info.resource, uid: deleted.metadata.uid } });
+    setImmediate(() => this.collectDependents(route.namespace!, deleted.metadata.uid, policy));
+  }
+
+  /** The garbage collector: dependents of a deleted owner go too, or lose the reference when orphaned. */
+  private collectDependents(namespace: string, uid: string, policy: string): void {
+    for (const { resource, object } of this.store.all()) {
+      if (object.metadata.namespace !== namespace) continue;
+      const refs: Obj[] = object.metadata.ownerReferences ?? [];
+      if (!refs.some((ref) => ref.uid === uid)) continue;
+      if (policy === 'Orphan') {
+        object.metadata.ownerReferences = refs.filter((ref) => ref.uid !== uid);
+        this.store.replace(RESOURCES[resource]!, namespace, object, false);
+      } else if (refs.every((ref) => ref.uid === uid || !this.exists(namespace, ref.uid))) {
+        const gone = this.store.remove(resource, namespace, object.metadata.name);
+        if (gone) this.collectDependents(namespace, gone.metadata.uid, 'Background');
+      }
+    }
+  }
+
+  private exists(namespace: string, uid: string): boolean {
+    return this.store.all().some(({ object }) => object.metadata.namespace === namespace && object.metadata.uid === uid);
+  }
+
+  /** An object whose owners are all gone is collected soon after it is created. */
+  private collectIfOrphaned(resource: string, namespace: string, name: string): void {
+    const object = this.store.get(resource, namespace, name);
+    const refs: Obj[] = object?.metadata.ownerReferences ?? [];
+    if (!object || refs.length === 0 || refs.some((ref) => this.exists(namespace, ref.uid))) return;
+    const gone = this.store.remove(resource, namespace, name);
+    if (gone) this.collectDependents(namespace, gone.metadata.uid, 'Background');
+  }
+}
+
+function parseRoute(pathname: string): Route | undefined {
+  const parts = pathname.split('/').filter(Boolean);
+  let rest: string[];
+  if (parts[0] === 'api' && parts[1] === 'v1') rest = parts.slice(2);
+  else if (parts[0] === 'apis' && parts[1] === 'batch' && parts[2] === 'v1') rest = parts.slice(3);
+  else return undefined;
+  const group = parts[0] === 'apis' ? 'batch' : '';
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const info = RESOURCES[rest[0] ?? ''];
+  if (!info || info.group !== group) return undefined;
+  if (rest[2] !== undefined && !(rest[2] === 'status' && info.hasStatus)) return undefined;
+  if (namespace === undefined && rest.length > 1) return undefined;
+  return { info, namespace, name: rest[1], subresource: rest[2] };
+}
+
+function verbOf(method: string, route: Route, query: Record<string, string>): string {
+  const watching = query.watch === 'true' || query.watch === '1';
+  switch (method) {
+    case 'GET': return route.name ? 'get' : watching ? 'watch' : 'list';
+    case 'POST': return 'create';
+    case 'PUT': return 'update';
+    case 'PATCH': return 'patch';
+    case 'DELETE': return route.name ? 'delete' : 'deletecollection';
+    default: return method.toLowerCase();
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string | 'too large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return 'too large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startFakeApiServer(): Promise<FakeApiServer> {
+  return new FakeApiServer().listen();
+}

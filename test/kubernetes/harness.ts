@@ -1,0 +1,147 @@
+import type { Server } from 'node:http';
+import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import supertest from 'supertest';
+import { type ComponentConfig, type Config, loadConfig } from '../../src/config.js';
+import { createLogger, silentLogger } from '../../src/logger.js';
+import { type Service, startService } from '../../src/service.js';
+import { apiDocument, root } from '../component/harness.js';
+import { type FakeApiServer, startFakeApiServer } from './fake/server.js';
+
+export const NAMESPACE = 'apps';
+
+export interface KubeTestService {
+  request: supertest.Agent;
+  service: Service;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** The real app over the Kubernetes runtime, talking to a fake API server on loopback. */
+export async function startKubeTestService(fake: FakeApiServer, options: { component?: Partial<ComponentConfig>; env?: Record<string, string> } = {}): Promise<KubeTestService> {
+  const component: ComponentConfig = { name: 'compute', image: 'registry.example.com/compute:1.0', payload: { path: '/compute/args' }, ...options.component };
+  const config = loadConfig({
+    env: { JOB_SCHEDULER_RUNTIME: 'kubernetes', JOB_SCHEDULER_NAMESPACE: NAMESPACE, ...options.env },
+    componentYaml: JSON.stringify(component),
+    componentPath: 'component.yaml',
+    apiDocument,
+    cpus: 2,
+  });
+  const service = await startService({
+    config,
+    logger: process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger(),
+    apiDocument,
+    componentDir: root,
+    hostEnv: {},
+    kubeConfig: fake.kubeConfig(NAMESPACE),
+    validateResponses: true,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const listening = service.app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    request: supertest.agent(`http://127.0.0.1:${port}`),
+    service,
+    config,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await service.close();
+    },
+  };
+}
+
+export { startFakeApiServer };
+
+/**
+ * Plays the job controller and the kubelet through the API, writing objects shaped as the real
+ * ones are: pods owned by their Job with the template's labels, container states, Job conditions.
+ */
+export class ClusterActor {
+  private readonly core: CoreV1Api;
+  private readonly batch: BatchV1Api;
+  private podCount = 0;
+
+  constructor(fake: FakeApiServer) {
+    const kubeConfig = fake.kubeConfig(NAMESPACE);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.batch = kubeConfig.makeApiClient(BatchV1Api);
+  }
+
+  async job(name: string): Promise<V1Job> {
+    return this.batch.readNamespacedJob({ name, namespace: NAMESPACE });
+  }
+
+  /** The job controller starts a pod for the Job and marks the Job active. */
+  async startPod(jobName: string): Promise<V1Pod> {
+    const job = await this.job(jobName);
+    const template = job.spec!.template;
+    const pod = await this.core.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: {
+        metadata: {
+          name: `${jobName.slice(0, 57)}-${String(this.podCount++).padStart(5, '0')}`,
+          labels: template.metadata!.labels,
+          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid: job.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+        },
+        spec: template.spec!,
+      },
+    });
+    await this.jobStatus(jobName, { ...job.status, active: 1, startTime: job.status?.startTime ?? new Date() });
+    return pod;
+  }
+
+  async podStatus(pod: V1Pod, phase: string, state: Record<string, unknown>): Promise<void> {
+    const current = await this.core.readNamespacedPod({ name: pod.metadata!.name!, namespace: NAMESPACE });
+    const image = current.spec!.containers[0]!.image!;
+    await this.core.replaceNamespacedPodStatus({
+      name: pod.metadata!.name!,
+      namespace: NAMESPACE,
+      body: { ...current, status: { phase, startTime: new Date(), containerStatuses: [{ name: 'job', image, imageID: '', ready: phase === 'Running', restartCount: 0, state }] } as never },
+    });
+  }
+
+  async running(pod: V1Pod): Promise<void> {
+    await this.podStatus(pod, 'Running', { running: { startedAt: new Date() } });
+  }
+
+  async exited(pod: V1Pod, exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error'): Promise<void> {
+    await this.podStatus(pod, exitCode === 0 ? 'Succeeded' : 'Failed', { terminated: { exitCode, reason, startedAt: new Date(), finishedAt: new Date() } });
+  }
+
+  async jobStatus(name: string, status: V1Job['status']): Promise<void> {
+    const current = await this.job(name);
+    await this.batch.replaceNamespacedJobStatus({ name, namespace: NAMESPACE, body: { ...current, status } });
+  }
+
+  async complete(name: string): Promise<void> {
+    const now = new Date();
+    const current = await this.job(name);
+    await this.jobStatus(name, { ...current.status, active: 0, succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now, lastProbeTime: now }] });
+  }
+
+  async fail(name: string, reason: string, message: string, failed: number): Promise<void> {
+    const now = new Date();
+    const current = await this.job(name);
+    await this.jobStatus(name, { ...current.status, active: 0, failed, conditions: [{ type: 'Failed', status: 'True', reason, message, lastTransitionTime: now, lastProbeTime: now }] });
+  }
+
+  /** Runs one attempt to its end: a pod that starts, runs and exits with the code. */
+  async attempt(jobName: string, exitCode: number, reason?: string): Promise<V1Pod> {
+    const pod = await this.startPod(jobName);
+    await this.running(pod);
+    await this.exited(pod, exitCode, reason);
+    return pod;
+  }
+
+  /** What the job controller does for a suspended Job: delete its active pods, then mark it suspended. */
+  async suspend(name: string): Promise<void> {
+    const pods = await this.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `batch.kubernetes.io/job-name=${name}` });
+    for (const pod of pods.items) {
+      if (pod.status?.phase === 'Running' || pod.status?.phase === 'Pending') await this.core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace: NAMESPACE });
+    }
+    const current = await this.job(name);
+    const now = new Date();
+    await this.jobStatus(name, { ...current.status, active: 0, conditions: [{ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended', lastTransitionTime: now, lastProbeTime: now }] });
+  }
+}
