@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { ApiException, BatchV1Api, CoreV1Api, type V1ConfigMap, Watch } from '@kubernetes/client-node';
+import { waitFor } from '../component/harness.js';
+import { type FakeApiServer, startFakeApiServer } from './fake/server.js';
+
+/** The fake must answer as a real API server does where the runtime depends on it. */
+describe('the fake Kubernetes API server', () => {
+  let fake: FakeApiServer;
+  let core: CoreV1Api;
+  let batch: BatchV1Api;
+  const namespace = 'apps';
+  const aConfigMap = (name: string, labels: Record<string, string> = {}): V1ConfigMap => ({ metadata: { name, labels }, data: { a: '1' } });
+
+  beforeEach(async () => {
+    fake = await startFakeApiServer();
+    core = fake.kubeConfig(namespace).makeApiClient(CoreV1Api);
+    batch = fake.kubeConfig(namespace).makeApiClient(BatchV1Api);
+  });
+  afterEach(() => fake.close());
+
+  async function failure(call: Promise<unknown>): Promise<{ code: number; body: { reason: string; message: string; code: number; kind: string } }> {
+    try {
+      await call;
+    } catch (error) {
+      assert.ok(error instanceof ApiException, String(error));
+      return { code: error.code, body: typeof error.body === 'string' ? JSON.parse(error.body) : error.body };
+    }
+    assert.fail('expected the call to fail');
+  }
+
+  it('when an object is created, it gets a uid, a creation time and increasing resourceVersions', async () => {
+    const first = await core.createNamespacedConfigMap({ namespace, body: aConfigMap('one') });
+    const second = await core.createNamespacedConfigMap({ namespace, body: aConfigMap('two') });
+    assert.match(first.metadata!.uid!, /^[0-9a-f-]{36}$/);
+    assert.ok(first.metadata!.creationTimestamp);
+    assert.ok(Number(second.metadata!.resourceVersion) > Number(first.metadata!.resourceVersion));
+  });
+
+  it('when a name exists or is missing, answers 409 AlreadyExists and 404 NotFound Status bodies', async () => {
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('one') });
+    const exists = await failure(core.createNamespacedConfigMap({ namespace, body: aConfigMap('one') }));
+    assert.equal(exists.code, 409);
+    assert.deepEqual([exists.body.kind, exists.body.reason, exists.body.code], ['Status', 'AlreadyExists', 409]);
+    const missing = await failure(batch.readNamespacedJob({ name: 'nope', namespace }));
+    assert.equal(missing.code, 404);
+    assert.equal(missing.body.message, 'jobs.batch "nope" not found');
+  });
+
+  it('when a Secret holds more than 1 MiB or a name is invalid, answers 422 Invalid', async () => {
+    const big = await failure(core.createNamespacedSecret({ namespace, body: { metadata: { name: 's' }, data: { a: Buffer.alloc(1024 * 1024 + 1).toString('base64') } } }));
+    assert.equal(big.code, 422);
+    assert.match(big.body.message, /Too long: must have at most 1048576 bytes/);
+    assert.equal((await failure(core.createNamespacedConfigMap({ namespace, body: aConfigMap('Not_Valid') }))).code, 422);
+  });
+
+  it('when listing with a label selector, only matching objects come back', async () => {
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('a', { app: 'x', tier: 'one' }) });
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('b', { app: 'y' }) });
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('c', { app: 'x' }) });
+    const names = async (labelSelector: string) => (await core.listNamespacedConfigMap({ namespace, labelSelector })).items.map((i) => i.metadata!.name);
+    assert.deepEqual(await names('app=x'), ['a', 'c']);
+    assert.deepEqual(await names('app in (x,y),!tier'), ['b', 'c']);
+    assert.deepEqual(await names('app!=x'), ['b']);
+    assert.equal((await failure(core.listNamespacedConfigMap({ namespace, labelSelector: 'app in x' }))).code, 400);
+  });
+
+  it('when a watched object starts or stops matching the selector, the watch says ADDED or DELETED', async () => {
+    const seen: string[] = [];
+    const list = await core.listNamespacedConfigMap({ namespace });
+    const request = await new Watch(fake.kubeConfig(namespace)).watch(`/api/v1/namespaces/${namespace}/configmaps`, { labelSelector: 'app=x', resourceVersion: list.metadata!.resourceVersion }, (type, object) => seen.push(`${type} ${object.metadata.name}`), () => {});
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('a', { app: 'y' }) });
+    await core.patchNamespacedConfigMap({ name: 'a', namespace, body: [{ op: 'replace', path: '/metadata/labels/app', value: 'x' }] });
+    await core.patchNamespacedConfigMap({ name: 'a', namespace, body: [{ op: 'replace', path: '/data/a', value: '2' }] });
+    await core.patchNamespacedConfigMap({ name: 'a', namespace, body: [{ op: 'replace', path: '/metadata/labels/app', value: 'z' }] });
+    await waitFor(async () => seen.length, (n) => n === 3, 5000);
+    request.abort();
+    assert.deepEqual(seen, ['ADDED a', 'MODIFIED a', 'DELETED a']);
+  });
+
+  it('when a watch starts from a compacted resourceVersion, it gets an ERROR event with a 410 Expired Status', async () => {
+    const first = await core.createNamespacedConfigMap({ namespace, body: aConfigMap('a') });
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('b') });
+    fake.expireWatches();
+    const events: Array<{ type: string; code?: number; reason?: string }> = [];
+    let ended = false;
+    await new Watch(fake.kubeConfig(namespace)).watch(`/api/v1/namespaces/${namespace}/configmaps`, { resourceVersion: first.metadata!.resourceVersion }, (type, object) => events.push({ type, code: object.code, reason: object.reason }), () => (ended = true));
+    await waitFor(async () => ended, Boolean, 5000);
+    assert.deepEqual(events, [{ type: 'ERROR', code: 410, reason: 'Expired' }]);
+  });
+
+  it('when an owner is deleted in the background, its dependents go too; a Job by default orphans them', async () => {
+    const owner = await core.createNamespacedConfigMap({ namespace, body: aConfigMap('owner') });
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata!.uid! };
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'dependent', ownerReferences: [ref] } } });
+    const job = await batch.createNamespacedJob({ namespace, body: { metadata: { name: 'j' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } });
+    await core.createNamespacedPod({ namespace, body: { metadata: { name: 'p', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'j', uid: job.metadata!.uid!, controller: true }] }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+    await core.deleteNamespacedConfigMap({ name: 'owner', namespace, propagationPolicy: 'Background' });
+    await waitFor(async () => fake.get('secrets', namespace, 'dependent'), (s) => s === undefined, 5000);
+    await batch.deleteNamespacedJob({ name: 'j', namespace });
+    const pod = await waitFor(async () => fake.get('pods', namespace, 'p'), (p) => !p.metadata.ownerReferences?.length, 5000);
+    assert.ok(pod, 'the pod of a Job deleted without a propagation policy is orphaned, not deleted');
+  });
+
+  it('when an object is created with an owner that does not exist, the garbage collector removes it', async () => {
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'stray', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', uid: '00000000-0000-0000-0000-000000000000' }] } } });
+    await waitFor(async () => fake.get('secrets', namespace, 'stray'), (s) => s === undefined, 5000);
+  });
+
+  it('when a Job is created, status is reset and the selector and template labels are set; writes to the Job keep its status', async () => {
+    const created = await batch.createNamespacedJob({ namespace, body: { metadata: { name: 'j' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } }, status: { succeeded: 1 } } });
+    assert.deepEqual(JSON.parse(JSON.stringify(created.status)), {});
+    assert.equal(created.spec!.template.metadata!.labels!['batch.kubernetes.io/job-name'], 'j');
+    await batch.replaceNamespacedJobStatus({ name: 'j', namespace, body: { ...created, status: { active: 1 } } });
+    const patched = await batch.patchNamespacedJob({ name: 'j', namespace, body: [{ op: 'replace', path: '/spec/suspend', value: true }, { op: 'add', path: '/status', value: { failed: 9 } }] });
+    assert.equal(patched.spec!.suspend, true);
+    assert.deepEqual(JSON.parse(JSON.stringify(patched.status)), { active: 1 });
+    const restartAlways = await failure(batch.createNamespacedJob({ namespace, body: { metadata: { name: 'k' }, spec: { template: { spec: { restartPolicy: 'Always', containers: [{ name: 'c', image: 'busybox' }] } } } } }));
+    assert.equal(restartAlways.code, 422);
+  });
+
+  it('when failures are injected, answers 429 with Retry-After and 500 with Status bodies, once each', async () => {
+    fake.failNext({ verb: 'create', resource: 'configmaps', status: 429, retryAfterSeconds: 3 });
+    fake.failNext({ verb: 'list', resource: 'configmaps', status: 500 });
+    const throttled = await failure(core.createNamespacedConfigMap({ namespace, body: aConfigMap('a') }));
+    assert.equal(throttled.code, 429);
+    assert.equal(throttled.body.reason, 'TooManyRequests');
+    assert.equal((await failure(core.listNamespacedConfigMap({ namespace }))).code, 500);
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('a') });
+    assert.equal((await core.listNamespacedConfigMap({ namespace })).items.length, 1);
+    assert.deepEqual(fake.requests.map((r) => `${r.verb} ${r.resource} ${r.status}`), ['create configmaps 429', 'list configmaps 500', 'create configmaps 201', 'list configmaps 200']);
+  });
+
+  it('when a list is paged, continue tokens walk every item once', async () => {
+    for (const name of ['a', 'b', 'c', 'd', 'e']) await core.createNamespacedConfigMap({ namespace, body: aConfigMap(name) });
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await core.listNamespacedConfigMap({ namespace, limit: 2, _continue: token });
+      seen.push(...page.items.map((i) => i.metadata!.name!));
+      token = page.metadata!._continue;
+    } while (token);
+    assert.deepEqual(seen, ['a', 'b', 'c', 'd', 'e']);
+  });
+});
