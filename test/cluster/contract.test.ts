@@ -1,0 +1,49 @@
+import type { Server } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import supertest from 'supertest';
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/logger.js';
+import { startService } from '../../src/service.js';
+import { apiDocument, root } from '../component/harness.js';
+import { describeApiContract } from '../contract/api-contract.js';
+
+/**
+ * The same API scenarios against a real cluster: `KUBECONFIG=... npm run test:cluster`. Jobs go to
+ * `JOB_SCHEDULER_NAMESPACE` (default `default`); every batch a test makes is deleted after it.
+ */
+if (!process.env.KUBECONFIG) {
+  describe('the v1 API contract on a real cluster', () => {
+    it('runs only when KUBECONFIG is set');
+  });
+} else {
+  describeApiContract('a real cluster', {
+    async start() {
+      const config = loadConfig({
+        env: { JOB_SCHEDULER_RUNTIME: 'kubernetes', JOB_SCHEDULER_NAMESPACE: process.env.JOB_SCHEDULER_NAMESPACE ?? 'default' },
+        componentYaml: JSON.stringify({ name: 'compute', image: 'busybox:1.36', command: ['sh', '-c', 'sleep 120'], payload: { path: '/var/job-payload' } }),
+        componentPath: 'component.yaml',
+        apiDocument,
+        cpus: 2,
+      });
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromDefault();
+      const service = await startService({ config, logger: silentLogger(), apiDocument, componentDir: root, hostEnv: {}, kubeConfig, validateResponses: true });
+      const server: Server = await new Promise((resolve) => {
+        const listening = service.app.listen(0, '127.0.0.1', () => resolve(listening));
+      });
+      const request = supertest.agent(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+      return {
+        request,
+        async close() {
+          for (const batch of (await request.get('/api/v1/batches')).body ?? []) await request.delete(`/api/v1/batches/${batch.name}`);
+          for (const job of (await request.get('/api/v1/jobs')).body ?? []) await request.delete(`/api/v1/jobs/${job.name}`);
+          server.closeAllConnections();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          await service.close();
+        },
+      };
+    },
+    afterStop: async () => {},
+    timeoutMs: 120_000,
+  });
+}
