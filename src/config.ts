@@ -29,6 +29,12 @@ export interface Config {
   maxRunning: number;
   /** Largest request body accepted (a batch of many jobs); a single job's payload is capped separately. */
   maxRequestBytes: number;
+  /** When set, every `/api` route requires it as a bearer token. Never logged. */
+  apiToken: string | undefined;
+  /** Serve Swagger UI at /swaggerui. */
+  swaggerUi: boolean;
+  /** On SIGTERM, how long requests in flight may take before the service exits anyway. */
+  shutdownSeconds: number;
   local: {
     dataDir: string;
     /** Seconds between TERM and KILL when a job is stopped or runs out of time. */
@@ -80,6 +86,9 @@ export function loadConfig(sources: ConfigSources): Config {
     // Local jobs share this machine's CPUs; Kubernetes Jobs are bounded by the cluster's quotas instead.
     maxRunning: env.integer('JOB_SCHEDULER_MAX_RUNNING', runtime === 'local' ? Math.max(1, sources.cpus) : 1_000_000, 1, 1_000_000),
     maxRequestBytes: env.integer('JOB_SCHEDULER_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 2 * 1024 * 1024, 2 ** 31 - 1),
+    apiToken: sources.env.JOB_SCHEDULER_API_TOKEN?.trim() || undefined,
+    swaggerUi: env.boolean('JOB_SCHEDULER_SWAGGER_UI', true),
+    shutdownSeconds: env.number('JOB_SCHEDULER_SHUTDOWN_SECONDS', 25, 0, 3600),
     local: {
       dataDir: env.string('JOB_SCHEDULER_DATA_DIR', '.data'),
       killGraceSeconds: env.number('JOB_SCHEDULER_KILL_GRACE_SECONDS', 10, 0, 3600),
@@ -206,6 +215,15 @@ class EnvReader {
 
   integer(name: string, fallback: number, min: number, max: number): number {
     return this.number(name, fallback, min, max, true);
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (['true', '1', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+    if (['false', '0', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    this.problems.push(`${name} must be true or false, not "${raw}"`);
+    return fallback;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {

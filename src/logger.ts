@@ -1,5 +1,13 @@
 import winston from 'winston';
 import type { LogLevel } from './config.js';
+import { requestContext } from './request-context.js';
+
+/** Adds the id of the request being served, if any, to every line. */
+const withRequestId = winston.format((info) => {
+  const context = requestContext.getStore();
+  if (context && info.requestId === undefined) info.requestId = context.requestId;
+  return info;
+});
 
 export type Logger = winston.Logger;
 
@@ -16,7 +24,7 @@ export function createLogger(options: LoggerOptions): Logger {
     : new winston.transports.Console();
   return winston.createLogger({
     level: options.level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    format: winston.format.combine(withRequestId(), winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
     defaultMeta: { service: 'job-scheduler' },
     transports: [transport],
   });

@@ -19,9 +19,18 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(`cannot read the component file ${componentPath} (set JOB_SCHEDULER_CONFIG): ${(error as Error).message}`);
   }
+  const env = { ...process.env };
+  if (env.JOB_SCHEDULER_API_TOKEN_FILE && !env.JOB_SCHEDULER_API_TOKEN) {
+    // A token mounted from a Secret: read once here, so config stays a pure function of its inputs.
+    try {
+      env.JOB_SCHEDULER_API_TOKEN = readFileSync(env.JOB_SCHEDULER_API_TOKEN_FILE, 'utf8').trim();
+    } catch (error) {
+      fail(`cannot read JOB_SCHEDULER_API_TOKEN_FILE: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    }
+  }
   let config;
   try {
-    config = loadConfig({ env: process.env, componentYaml, componentPath, apiDocument, cpus: availableParallelism() });
+    config = loadConfig({ env, componentYaml, componentPath, apiDocument, cpus: availableParallelism() });
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
@@ -51,19 +60,33 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   let stopping = false;
+  /**
+   * Stop accepting, let requests in flight finish, then close the scheduler and the runtime (local
+   * jobs still running are ended and resumed by the next start); exit within the deadline regardless.
+   */
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info('shutting down', { signal });
-    server.close();
+    logger.info('shutting down', { signal, deadlineSeconds: config.shutdownSeconds });
+    const deadline = setTimeout(() => {
+      logger.warn('shutdown deadline passed; exiting');
+      process.exit(1);
+    }, config.shutdownSeconds * 1000);
+    deadline.unref();
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    service.close({ terminate: true }).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('shutdown failed', { error });
-        process.exit(1);
-      },
-    );
+    drained
+      .then(() => service.close({ terminate: true }))
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error('shutdown failed', { error: String(error) });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

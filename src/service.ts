@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
+import { Metrics, type Observer } from './metrics.js';
 import { KubernetesRuntime } from './runtimes/kubernetes/kubernetes-runtime.js';
 import { JobFiles } from './runtimes/local/job-files.js';
 import { LocalRuntime } from './runtimes/local/local-runtime.js';
@@ -41,12 +42,17 @@ export const DEFAULT_PAYLOAD_PATH = '/var/job-payload';
 /** Wires the runtime, the scheduler and the HTTP app for a configuration, and starts the scheduler. */
 export async function startService(deps: ServiceDependencies): Promise<Service> {
   const { config, logger } = deps;
-  const runtime: Runtime = config.runtime === 'kubernetes' ? kubernetesRuntime(deps) : localRuntime(deps);
-  const scheduler = new Scheduler({ runtime, component: config.component, maxRunning: config.maxRunning, logger });
+  const metrics = new Metrics();
+  const runtime: Runtime = config.runtime === 'kubernetes' ? kubernetesRuntime(deps, metrics) : localRuntime(deps);
+  const scheduler = new Scheduler({ runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics });
+  metrics.countJobsWith(() => scheduler.statusCounts());
   await scheduler.start();
   const app = createApp({
     scheduler,
     logger,
+    metrics,
+    apiToken: config.apiToken,
+    swaggerUi: config.swaggerUi,
     apiDocument: deps.apiDocument,
     maxRequestBytes: config.maxRequestBytes,
     validateResponses: deps.validateResponses ?? false,
@@ -77,13 +83,14 @@ function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependen
   });
 }
 
-function kubernetesRuntime({ config, logger, kubeConfig }: ServiceDependencies): KubernetesRuntime {
+function kubernetesRuntime({ config, logger, kubeConfig }: ServiceDependencies, observer: Observer): KubernetesRuntime {
   if (!kubeConfig) throw new Error('the kubernetes runtime needs a kubeconfig');
   const { kubernetes, component } = config;
   const namespace = kubernetes.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
   return new KubernetesRuntime({
     kubeConfig,
     logger,
+    observer,
     writeConcurrency: kubernetes.writeConcurrency,
     settings: {
       namespace,

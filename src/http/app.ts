@@ -1,18 +1,27 @@
 import express, { type Express } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { bearerAuth } from './auth.js';
 import { batchesRouter } from './batches-router.js';
+import { apiDocumentRouter, swaggerUiRouter } from './docs.js';
 import { errorWriter, notFoundHandler } from './error-writer.js';
 import { jobsRouter } from './jobs-router.js';
+import { requestLog } from './request-log.js';
 
 export interface AppDependencies {
   scheduler: Scheduler;
   logger: Logger;
+  metrics: Metrics;
   /** The OpenAPI document (parsed), against which every request is validated. */
   apiDocument: object;
   /** Largest JSON body accepted, in bytes. */
   maxRequestBytes: number;
+  /** When set, every `/api` route requires `Authorization: Bearer <apiToken>`. */
+  apiToken?: string;
+  /** Serve Swagger UI at `/swaggerui`. */
+  swaggerUi?: boolean;
   /** Also validate responses against the document (tests turn this on). */
   validateResponses?: boolean;
 }
@@ -22,6 +31,17 @@ export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestLog(deps.logger));
+  app.use((req, res, next) => {
+    const end = deps.metrics.http.startTimer();
+    res.on('finish', () => {
+      // The validator names the API route (`/api/v1/jobs/{jobName}`) even when a handler failed; other routes are plain paths.
+      const openApiRoute = (req as { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute;
+      const route = openApiRoute ?? (req.route?.path as string | undefined) ?? 'unmatched';
+      end({ method: req.method, route, code: String(res.statusCode) });
+    });
+    next();
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -29,6 +49,12 @@ export function createApp(deps: AppDependencies): Express {
     const ready = deps.scheduler.isReady;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting' });
   });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  if (deps.swaggerUi ?? true) app.use('/swaggerui', swaggerUiRouter(deps.apiDocument));
+  if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
+  app.use('/api/v1', apiDocumentRouter(deps.apiDocument));
   app.use('/api', express.json({ limit: deps.maxRequestBytes, strict: false }));
   app.use(
     '/api',
@@ -37,6 +63,7 @@ export function createApp(deps: AppDependencies): Express {
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: deps.validateResponses ?? false,
       validateApiSpec: true,
+      validateSecurity: false,
       ignoreUndocumented: false,
     }),
   );

@@ -1,12 +1,13 @@
 import type { ComponentConfig } from '../config.js';
 import { buildBatch } from '../core/accept.js';
 import { ApiError } from '../core/errors.js';
-import type { BatchDescription, BatchRecord, JobDescription, JobRecord, JobSettings } from '../core/model.js';
+import type { BatchDescription, BatchRecord, JobDescription, JobRecord, JobSettings, JobStatusValue } from '../core/model.js';
 import { isTerminal } from '../core/model.js';
 import { isInFlight } from '../core/status.js';
 import { checkBatchDescription, checkJobDescription } from '../core/validate.js';
 import { type BatchStatusView, batchStatusView, type JobStatusView, jobStatusView, success, type SuccessView } from '../core/view.js';
 import type { Logger } from '../logger.js';
+import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { createSuffixSource } from './ids.js';
 import { type BatchEntry, StateIndex } from './state-index.js';
@@ -17,6 +18,7 @@ export interface SchedulerOptions {
   /** Most jobs in flight at once; the rest wait in the order they were accepted. */
   maxRunning: number;
   logger: Logger;
+  observer?: Observer;
   now?: () => Date;
 }
 
@@ -171,12 +173,27 @@ export class Scheduler {
     const entry = this.index.addBatch(accepted.batch, records);
     for (const job of records) this.queue.push(job.name);
     this.options.logger.info('batch accepted', { batchName: accepted.batch.name, type, jobs: records.length });
+    (this.options.observer ?? noObserver).batchAccepted(type, records.length);
     this.schedulePump();
     return entry;
   }
 
+  /** How many known jobs are in each status (for metrics). */
+  statusCounts(): Map<JobStatusValue, number> {
+    const counts = new Map<JobStatusValue, number>();
+    for (const entry of this.index.allBatches()) {
+      for (const [status, count] of Object.entries(entry.counts) as Array<[JobStatusValue, number]>) counts.set(status, (counts.get(status) ?? 0) + count);
+    }
+    return counts;
+  }
+
   private onJobChanged(job: JobRecord): void {
-    if (!this.index.update(job)) return;
+    const previous = this.index.update(job);
+    if (!previous) return;
+    if (isTerminal(job.status) && !isTerminal(previous.status)) {
+      const seconds = job.started && job.ended ? (Date.parse(job.ended) - Date.parse(job.started)) / 1000 : null;
+      (this.options.observer ?? noObserver).jobEnded(job.status, seconds);
+    }
     if (isInFlight(job.status)) {
       this.inFlight.add(job.name);
     } else if (this.inFlight.delete(job.name)) {

@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,8 @@ export interface TestService {
   service: Service;
   config: Config;
   dataDir: string;
+  /** Log lines written so far, when `captureLogs` was asked for. */
+  logs: string[];
   /** Stops the service (killing its jobs' processes) and removes its data unless `keepData`. */
   close(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -27,6 +30,8 @@ export interface TestServiceOptions {
   env?: Record<string, string>;
   /** Reuse a data directory (to test a restart). */
   dataDir?: string;
+  /** Collect every log line (at debug level) into `logs`. */
+  captureLogs?: boolean;
 }
 
 /** The real app over the real local runtime: real processes, a real SQLite file in a temp dir. */
@@ -46,9 +51,17 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     apiDocument,
     cpus: 2,
   });
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const logger = options.captureLogs ? createLogger({ level: 'debug', stream }) : process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
   const service = await startService({
     config,
-    logger: process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger(),
+    logger,
     apiDocument,
     componentDir: root,
     hostEnv: process.env,
@@ -64,6 +77,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     service,
     config,
     dataDir,
+    logs,
     async close({ keepData = false } = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

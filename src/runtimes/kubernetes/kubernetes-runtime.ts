@@ -2,6 +2,7 @@ import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Job, t
 import { ApiError } from '../../core/errors.js';
 import type { Attempt, BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
 import type { Logger } from '../../logger.js';
+import type { Observer } from '../../metrics.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
 import { attemptOf, deriveJobRecord } from './job-state.js';
 import { ANNOTATIONS, componentSelector, LABELS } from './labels.js';
@@ -15,6 +16,7 @@ export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
   settings: ClusterSettings;
   logger: Logger;
+  observer?: Observer;
   /** Most write requests in flight at once when creating Jobs and Secrets. */
   writeConcurrency?: number;
   /** Retries of a client's request (the client is waiting), and of background work (until it succeeds). */
@@ -67,8 +69,9 @@ export class KubernetesRuntime implements Runtime {
     this.batchApi = kubeConfig.makeApiClient(BatchV1Api);
     this.coreApi = kubeConfig.makeApiClient(CoreV1Api);
     this.limiter = new Limiter(options.writeConcurrency ?? 16);
-    this.requestRetry = options.requestRetry ?? { baseDelayMs: 100, maxDelayMs: 2_000, maxTries: 5 };
-    this.backgroundRetry = options.backgroundRetry ?? { baseDelayMs: 200, maxDelayMs: 30_000, maxTries: Infinity };
+    const observe = (outcome: 'ok' | 'retried' | 'failed', code: number | undefined) => options.observer?.kubernetesRequest(outcome, code);
+    this.requestRetry = { baseDelayMs: 100, maxDelayMs: 2_000, maxTries: 5, observe, ...options.requestRetry };
+    this.backgroundRetry = { baseDelayMs: 200, maxDelayMs: 30_000, maxTries: Infinity, observe, ...options.backgroundRetry };
     this.now = options.now ?? (() => new Date());
     const namespace = settings.namespace;
     const labelSelector = componentSelector(settings.component);

@@ -8,6 +8,8 @@ export interface RetryPolicy {
   /** Tries in all before giving up; Infinity for background work that must happen eventually. */
   maxTries: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Told of every answer: succeeded, to be retried, or failed for good. */
+  observe?: (outcome: 'ok' | 'retried' | 'failed', code: number | undefined) => void;
 }
 
 export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -39,9 +41,15 @@ export async function withRetry<T>(policy: RetryPolicy, call: () => Promise<T>, 
   let delay = policy.baseDelayMs;
   for (let tries = 1; ; tries++) {
     try {
-      return await call();
+      const result = await call();
+      policy.observe?.('ok', undefined);
+      return result;
     } catch (error) {
-      if (!retriable(error) || tries >= policy.maxTries || stopped()) throw error;
+      if (!retriable(error) || tries >= policy.maxTries || stopped()) {
+        policy.observe?.('failed', statusOf(error));
+        throw error;
+      }
+      policy.observe?.('retried', statusOf(error));
       const wait = Math.min(policy.maxDelayMs, retryAfterMs(error) ?? delay);
       delay = Math.min(policy.maxDelayMs, delay * 2);
       await sleep(wait);

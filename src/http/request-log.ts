@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Logger } from '../logger.js';
+import { requestContext } from '../request-context.js';
+
+/** A client's id is kept when it is short and printable; anything else is replaced, never logged. */
+const ACCEPTABLE_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * Gives each request an id (the client's `X-Request-Id`, or a new one), echoes it back, puts it on
+ * every log line written while serving it, and writes one access line when the answer is sent.
+ * Only the method, the route path and the status are logged: never bodies, never headers.
+ */
+export function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const offered = req.get('x-request-id');
+    const requestId = offered && ACCEPTABLE_ID.test(offered) ? offered : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const fields = { requestId, method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100 };
+      if (res.statusCode >= 500) logger.error('request', fields);
+      else logger.http('request', fields);
+    });
+    requestContext.run({ requestId }, next);
+  };
+}

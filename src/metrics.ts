@@ -1,0 +1,86 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { JOB_STATUSES, type JobStatusValue } from './core/model.js';
+
+/** What the scheduler and the runtimes report; no-ops where nothing listens. */
+export interface Observer {
+  batchAccepted(type: 'job' | 'batch', jobs: number): void;
+  jobEnded(status: JobStatusValue, seconds: number | null): void;
+  kubernetesRequest(outcome: 'ok' | 'retried' | 'failed', code: number | undefined): void;
+  webhookDelivery(outcome: 'delivered' | 'failed'): void;
+}
+
+export const noObserver: Observer = {
+  batchAccepted: () => {},
+  jobEnded: () => {},
+  kubernetesRequest: () => {},
+  webhookDelivery: () => {},
+};
+
+/** The service's Prometheus metrics, in a registry of its own (tests run many services in one process). */
+export class Metrics implements Observer {
+  readonly registry = new Registry();
+  private readonly submissions: Counter<'type'>;
+  private readonly submittedJobs: Counter<'type'>;
+  private readonly durations: Histogram<'status'>;
+  private readonly kubernetes: Counter<'outcome' | 'code'>;
+  private readonly webhooks: Counter<'outcome'>;
+  readonly http: Histogram<'method' | 'route' | 'code'>;
+
+  private jobCounts: () => Map<JobStatusValue, number> = () => new Map();
+
+  /** Where the jobs-by-status gauge reads its numbers when scraped. */
+  countJobsWith(read: () => Map<JobStatusValue, number>): void {
+    this.jobCounts = read;
+  }
+
+  constructor() {
+    const registers = [this.registry];
+    const counts = () => this.jobCounts();
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'job_scheduler_jobs',
+      help: 'Jobs known to the service, by status.',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const current = counts();
+        for (const status of JOB_STATUSES) this.set({ status }, current.get(status) ?? 0);
+      },
+    });
+    this.submissions = new Counter({ name: 'job_scheduler_submissions_total', help: 'Accepted POST /jobs and POST /batches requests.', labelNames: ['type'], registers });
+    this.submittedJobs = new Counter({ name: 'job_scheduler_submitted_jobs_total', help: 'Jobs accepted, by the type of their batch.', labelNames: ['type'], registers });
+    this.durations = new Histogram({
+      name: 'job_scheduler_job_duration_seconds',
+      help: 'From start to end of each finished job, by final status.',
+      labelNames: ['status'],
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14400, 43200],
+      registers,
+    });
+    this.http = new Histogram({
+      name: 'job_scheduler_http_request_duration_seconds',
+      help: 'HTTP requests, by method, route and status code.',
+      labelNames: ['method', 'route', 'code'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.kubernetes = new Counter({ name: 'job_scheduler_kubernetes_requests_total', help: 'Write requests to the Kubernetes API, by outcome (ok, retried, failed) and status code.', labelNames: ['outcome', 'code'], registers });
+    this.webhooks = new Counter({ name: 'job_scheduler_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['outcome'], registers });
+  }
+
+  batchAccepted(type: 'job' | 'batch', jobs: number): void {
+    this.submissions.inc({ type });
+    this.submittedJobs.inc({ type }, jobs);
+  }
+
+  jobEnded(status: JobStatusValue, seconds: number | null): void {
+    if (seconds !== null) this.durations.observe({ status }, seconds);
+  }
+
+  kubernetesRequest(outcome: 'ok' | 'retried' | 'failed', code: number | undefined): void {
+    this.kubernetes.inc({ outcome, code: code === undefined ? 'none' : String(code) });
+  }
+
+  webhookDelivery(outcome: 'delivered' | 'failed'): void {
+    this.webhooks.inc({ outcome });
+  }
+}
