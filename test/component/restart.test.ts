@@ -1,37 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import supertest from 'supertest';
 import { findMarkedProcesses, isRunning } from '../../src/runtimes/local/processes.js';
-import { aJob, fixtureJob, root, waitFor } from './harness.js';
-
-/** The service as a separate process (`node src/main.ts`), so the test can SIGKILL it. */
-async function startProcessService(dir: string): Promise<{ child: ChildProcess; request: supertest.Agent }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      JOB_SCHEDULER_CONFIG: path.join(dir, 'component.yaml'),
-      JOB_SCHEDULER_DATA_DIR: path.join(dir, 'data'),
-      JOB_SCHEDULER_PORT: '0',
-      JOB_SCHEDULER_MAX_RUNNING: '6',
-      JOB_SCHEDULER_RETRY_DELAY_SECONDS: '0',
-      JOB_SCHEDULER_KILL_GRACE_SECONDS: '1',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { message?: string; port?: number };
-      if (entry.message === 'listening' && entry.port) resolve(entry.port);
-    });
-  });
-  return { child, request: supertest.agent(`http://127.0.0.1:${port}`) };
-}
+import { aJob, fixtureJob, waitFor } from './harness.js';
+import { startProcessService } from './process-service.js';
 
 describe('restart after SIGKILL', function () {
   this.timeout(120_000);
