@@ -58,12 +58,14 @@ export { startFakeApiServer };
  * ones are: pods owned by their Job with the template's labels, container states, Job conditions.
  */
 export class ClusterActor {
+  /** The actor's requests carry this token, so the fake's log tells them from the runtime's. */
+  static readonly TOKEN = 'test-actor';
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
   private podCount = 0;
 
   constructor(fake: FakeApiServer) {
-    const kubeConfig = fake.kubeConfig(NAMESPACE);
+    const kubeConfig = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.batch = kubeConfig.makeApiClient(BatchV1Api);
   }

@@ -19,6 +19,8 @@ export interface RequestLogEntry {
   namespace?: string;
   name?: string;
   status: number;
+  /** The bearer token the client sent ('' for none): tells the runtime's requests from a test actor's. */
+  user: string;
 }
 
 export interface FailureRule {
@@ -66,11 +68,11 @@ export class FakeApiServer {
     return this;
   }
 
-  kubeConfig(namespace = 'default'): KubeConfig {
+  kubeConfig(namespace = 'default', token?: string): KubeConfig {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromOptions({
       clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
-      users: [{ name: 'tester' }],
+      users: [{ name: 'tester', ...(token ? { token } : {}) }],
       contexts: [{ name: 'fake', cluster: 'fake', user: 'tester', namespace }],
       currentContext: 'fake',
     });
@@ -104,9 +106,9 @@ export class FakeApiServer {
     return this.store.list(resource, namespace);
   }
 
-  /** Write requests (create, update, patch, delete) in the log. */
+  /** Write requests (create, update, patch, delete) made without a token: the runtime's, not a test actor's. */
   writes(): RequestLogEntry[] {
-    return this.requests.filter((entry) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(entry.verb));
+    return this.requests.filter((entry) => entry.user === '' && ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(entry.verb));
   }
 
   async close(): Promise<void> {
@@ -127,7 +129,7 @@ export class FakeApiServer {
       return sendStatus(res, 404, 'the server could not find the requested resource');
     }
     const verb = verbOf(req.method ?? 'GET', route, query);
-    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query, verb, resource: route.info.resource, group: route.info.group, subresource: route.subresource, namespace: route.namespace, name: route.name, status: 0 };
+    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query, verb, resource: route.info.resource, group: route.info.group, subresource: route.subresource, namespace: route.namespace, name: route.name, status: 0, user: /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '' };
     this.requests.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
     const failure = this.failures.find((rule) => (!rule.verb || rule.verb === verb) && (!rule.resource || rule.resource === route.info.resource) && rule.left > 0);
