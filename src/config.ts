@@ -35,6 +35,13 @@ export interface Config {
   swaggerUi: boolean;
   /** On SIGTERM, how long requests in flight may take before the service exits anyway. */
   shutdownSeconds: number;
+  webhook: {
+    /** Signs each event (HMAC-SHA256) when set. Never logged. */
+    secret: string | undefined;
+    retrySeconds: number;
+    maxRetrySeconds: number;
+    timeoutSeconds: number;
+  };
   local: {
     dataDir: string;
     /** Seconds between TERM and KILL when a job is stopped or runs out of time. */
@@ -89,6 +96,12 @@ export function loadConfig(sources: ConfigSources): Config {
     apiToken: sources.env.JOB_SCHEDULER_API_TOKEN?.trim() || undefined,
     swaggerUi: env.boolean('JOB_SCHEDULER_SWAGGER_UI', true),
     shutdownSeconds: env.number('JOB_SCHEDULER_SHUTDOWN_SECONDS', 25, 0, 3600),
+    webhook: {
+      secret: sources.env.JOB_SCHEDULER_WEBHOOK_SECRET || undefined,
+      retrySeconds: env.number('JOB_SCHEDULER_WEBHOOK_RETRY_SECONDS', 1, 0, 3600),
+      maxRetrySeconds: env.number('JOB_SCHEDULER_WEBHOOK_MAX_RETRY_SECONDS', 60, 0, 86400),
+      timeoutSeconds: env.number('JOB_SCHEDULER_WEBHOOK_TIMEOUT_SECONDS', 10, 0.1, 3600),
+    },
     local: {
       dataDir: env.string('JOB_SCHEDULER_DATA_DIR', '.data'),
       killGraceSeconds: env.number('JOB_SCHEDULER_KILL_GRACE_SECONDS', 10, 0, 3600),

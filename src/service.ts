@@ -6,6 +6,9 @@ import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { Metrics, type Observer } from './metrics.js';
+import { Notifier } from './notifications/notifier.js';
+import { MemoryOutbox } from './notifications/outbox.js';
+import { SqliteOutbox } from './notifications/sqlite-outbox.js';
 import { KubernetesRuntime } from './runtimes/kubernetes/kubernetes-runtime.js';
 import { JobFiles } from './runtimes/local/job-files.js';
 import { LocalRuntime } from './runtimes/local/local-runtime.js';
@@ -44,7 +47,8 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
   const { config, logger } = deps;
   const metrics = new Metrics();
   const runtime: Runtime = config.runtime === 'kubernetes' ? kubernetesRuntime(deps, metrics) : localRuntime(deps);
-  const scheduler = new Scheduler({ runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics });
+  const notifier = config.component.notifications?.webhook ? createNotifier(deps, config.component.notifications.webhook, metrics) : undefined;
+  const scheduler = new Scheduler({ runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: notifier });
   metrics.countJobsWith(() => scheduler.statusCounts());
   await scheduler.start();
   const app = createApp({
@@ -63,13 +67,36 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     async close(options = {}) {
       await scheduler.close();
       await runtime.close(options);
+      await notifier?.close();
     },
   };
 }
 
-function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependencies): LocalRuntime {
+function createNotifier({ config, logger }: ServiceDependencies, url: string, observer: Observer): Notifier {
+  const { webhook } = config;
+  // The local runtime keeps its outbox beside its store; the Kubernetes runtime keeps no state of
+  // its own, so after a restart it tells the current state of every job again, under the same ids.
+  const outbox = config.runtime === 'local' ? new SqliteOutbox(path.join(ensureDataDir(config), 'notifications.db')) : new MemoryOutbox();
+  return new Notifier({
+    url,
+    secret: webhook.secret,
+    outbox,
+    logger,
+    observer,
+    baseDelayMs: webhook.retrySeconds * 1000,
+    maxDelayMs: webhook.maxRetrySeconds * 1000,
+    timeoutMs: webhook.timeoutSeconds * 1000,
+  });
+}
+
+function ensureDataDir(config: Config): string {
   const dataDir = path.resolve(config.local.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return dataDir;
+}
+
+function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependencies): LocalRuntime {
+  const dataDir = ensureDataDir(config);
   return new LocalRuntime({
     store: new SqliteStore(path.join(dataDir, 'scheduler.db')),
     files: new JobFiles(dataDir),

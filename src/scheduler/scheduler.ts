@@ -12,6 +12,15 @@ import type { Runtime } from '../runtimes/runtime.js';
 import { createSuffixSource } from './ids.js';
 import { type BatchEntry, StateIndex } from './state-index.js';
 
+/** Told of every change the API can show, in order (the webhook notifier listens). */
+export interface SchedulerListener {
+  /** Every batch with its jobs, once the runtime is open and before any other call. */
+  opened(batches: BatchStatusView[]): void;
+  batchCreated(batch: BatchStatusView): void;
+  jobChanged(batch: BatchStatusView, job: JobStatusView): void;
+  batchDeleted(batch: BatchStatusView, jobNames: string[]): void;
+}
+
 export interface SchedulerOptions {
   runtime: Runtime;
   component: ComponentConfig;
@@ -19,6 +28,7 @@ export interface SchedulerOptions {
   maxRunning: number;
   logger: Logger;
   observer?: Observer;
+  listener?: SchedulerListener;
   now?: () => Date;
 }
 
@@ -64,6 +74,7 @@ export class Scheduler {
       else if (isInFlight(job.status)) resume.push(job);
     }
     this.started = true;
+    this.options.listener?.opened([...this.index.allBatches()].map((entry) => this.batchView(entry, true)));
     for (const job of resume) this.launch(job);
     this.options.logger.info('scheduler started', { batches: snapshot.batches.length, jobs: snapshot.jobs.length, resumed: resume.length });
     this.pump();
@@ -174,6 +185,7 @@ export class Scheduler {
     for (const job of records) this.queue.push(job.name);
     this.options.logger.info('batch accepted', { batchName: accepted.batch.name, type, jobs: records.length });
     (this.options.observer ?? noObserver).batchAccepted(type, records.length);
+    this.options.listener?.batchCreated(this.batchView(entry, true));
     this.schedulePump();
     return entry;
   }
@@ -190,6 +202,11 @@ export class Scheduler {
   private onJobChanged(job: JobRecord): void {
     const previous = this.index.update(job);
     if (!previous) return;
+    const listener = this.options.listener;
+    if (listener) {
+      const entry = this.index.job(job.name)!.entry;
+      listener.jobChanged(this.batchView(entry, false), jobStatusView(job, entry.batch.type));
+    }
     if (isTerminal(job.status) && !isTerminal(previous.status)) {
       const seconds = job.started && job.ended ? (Date.parse(job.ended) - Date.parse(job.started)) / 1000 : null;
       (this.options.observer ?? noObserver).jobEnded(job.status, seconds);
@@ -241,6 +258,7 @@ export class Scheduler {
     let removal = this.deleting.get(name);
     if (!removal) {
       removal = this.options.runtime.remove(entry.batch, entry.jobs).then(() => {
+        this.options.listener?.batchDeleted(this.batchView(entry, false), entry.jobs.map((job) => job.name));
         for (const job of entry.jobs) this.inFlight.delete(job.name);
         this.index.removeBatch(name);
         this.options.logger.info('batch deleted', { batchName: name });
