@@ -35,6 +35,8 @@ export interface Config {
   swaggerUi: boolean;
   /** On SIGTERM, how long requests in flight may take before the service exits anyway. */
   shutdownSeconds: number;
+  /** Finished batches older than `maxAgeSeconds` are deleted, keeping the newest `keep` of each kind. */
+  history: { maxAgeSeconds: number; keep: number; checkSeconds: number };
   webhook: {
     /** Signs each event (HMAC-SHA256) when set. Never logged. */
     secret: string | undefined;
@@ -96,6 +98,11 @@ export function loadConfig(sources: ConfigSources): Config {
     apiToken: sources.env.JOB_SCHEDULER_API_TOKEN?.trim() || undefined,
     swaggerUi: env.boolean('JOB_SCHEDULER_SWAGGER_UI', true),
     shutdownSeconds: env.number('JOB_SCHEDULER_SHUTDOWN_SECONDS', 25, 0, 3600),
+    history: {
+      maxAgeSeconds: env.number('JOB_SCHEDULER_HISTORY_MAX_AGE_SECONDS', 7 * 24 * 3600, 0, 10 * 365 * 24 * 3600),
+      keep: env.integer('JOB_SCHEDULER_HISTORY_KEEP', 10, 0, 1_000_000),
+      checkSeconds: env.number('JOB_SCHEDULER_HISTORY_CHECK_SECONDS', 60, 0.05, 86400),
+    },
     webhook: {
       secret: sources.env.JOB_SCHEDULER_WEBHOOK_SECRET || undefined,
       retrySeconds: env.number('JOB_SCHEDULER_WEBHOOK_RETRY_SECONDS', 1, 0, 3600),

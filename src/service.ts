@@ -48,7 +48,10 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
   const metrics = new Metrics();
   const runtime: Runtime = config.runtime === 'kubernetes' ? kubernetesRuntime(deps, metrics) : localRuntime(deps);
   const notifier = config.component.notifications?.webhook ? createNotifier(deps, config.component.notifications.webhook, metrics) : undefined;
-  const scheduler = new Scheduler({ runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: notifier });
+  const scheduler = new Scheduler({
+    runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: notifier,
+    history: { maxAgeMs: config.history.maxAgeSeconds * 1000, keep: config.history.keep, checkMs: config.history.checkSeconds * 1000 },
+  });
   metrics.countJobsWith(() => scheduler.statusCounts());
   await scheduler.start();
   const app = createApp({

@@ -3,6 +3,7 @@ import { buildBatch } from '../core/accept.js';
 import { ApiError } from '../core/errors.js';
 import type { BatchDescription, BatchRecord, JobDescription, JobRecord, JobSettings, JobStatusValue } from '../core/model.js';
 import { isTerminal } from '../core/model.js';
+import { expiredBatches, type FinishedBatch, type HistoryPolicy } from '../core/history.js';
 import { isInFlight } from '../core/status.js';
 import { checkBatchDescription, checkJobDescription } from '../core/validate.js';
 import { type BatchStatusView, batchStatusView, type JobStatusView, jobStatusView, success, type SuccessView } from '../core/view.js';
@@ -29,6 +30,8 @@ export interface SchedulerOptions {
   logger: Logger;
   observer?: Observer;
   listener?: SchedulerListener;
+  /** Removes finished batches after an age, keeping the newest of each kind; off when absent. */
+  history?: HistoryPolicy & { checkMs: number };
   now?: () => Date;
 }
 
@@ -47,6 +50,8 @@ export class Scheduler {
   private readonly now: () => Date;
   private readonly componentSettings: JobSettings;
   private pumpScheduled = false;
+  private cleanupTimer: NodeJS.Timeout | undefined;
+  private cleaning = false;
   private started = false;
   private closed = false;
 
@@ -76,6 +81,11 @@ export class Scheduler {
     this.started = true;
     this.options.listener?.opened([...this.index.allBatches()].map((entry) => this.batchView(entry, true)));
     for (const job of resume) this.launch(job);
+    const history = this.options.history;
+    if (history) {
+      this.cleanupTimer = setInterval(() => void this.cleanHistory(history), history.checkMs);
+      this.cleanupTimer.unref();
+    }
     this.options.logger.info('scheduler started', { batches: snapshot.batches.length, jobs: snapshot.jobs.length, resumed: resume.length });
     this.pump();
   }
@@ -165,7 +175,35 @@ export class Scheduler {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.cleanupTimer);
     await Promise.allSettled(this.deleting.values());
+  }
+
+  /** Deletes finished batches (and single jobs) past the history policy: records, files, cluster objects. */
+  async cleanHistory(policy: HistoryPolicy): Promise<number> {
+    if (this.cleaning || !this.isReady) return 0;
+    this.cleaning = true;
+    try {
+      const finished: FinishedBatch[] = [];
+      for (const entry of this.index.allBatches()) {
+        const summary = this.index.summary(entry);
+        if (summary.ended && entry.jobs.every((job) => isTerminal(job.status))) {
+          finished.push({ name: entry.batch.name, type: entry.batch.type, status: summary.status, ended: summary.ended });
+        }
+      }
+      const expired = expiredBatches(finished, policy, this.now());
+      for (const name of expired) {
+        const entry = this.index.batch(name);
+        if (entry && !this.closed) await this.remove(entry);
+      }
+      if (expired.length > 0) this.options.logger.info('history cleaned', { batches: expired.length });
+      return expired.length;
+    } catch (error) {
+      this.options.logger.error('history cleanup failed', { error: String(error) });
+      return 0;
+    } finally {
+      this.cleaning = false;
+    }
   }
 
   private async accept(description: BatchDescription, type: BatchRecord['type']): Promise<BatchEntry> {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { JobStatusView } from '../../src/core/view.js';
 import { aJob, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
@@ -120,5 +122,24 @@ describe('operating the service', function () {
     const ended = await waitFor(async () => (await t.request.get(`/api/v1/batches/${mixed.body.name}`)).body, (b) => b.jobStatuses.every((j: JobStatusView) => ['Succeeded', 'Failed'].includes(j.status)));
     assert.deepEqual(ended.jobStatuses.map((j: JobStatusView) => j.status).sort(), ['Failed', 'Succeeded']);
     assert.equal(ended.status, 'Succeeded', 'the first rule (Any Failed → Succeeded) wins over the default Failed');
+  });
+});
+
+describe('history cleanup', function () {
+  let t: TestService;
+  afterEach(async () => t?.close());
+
+  it('when finished jobs pass the age, all but the newest of each kind are deleted with their files', async () => {
+    t = await startTestService({ env: { JOB_SCHEDULER_MAX_RUNNING: '1', JOB_SCHEDULER_HISTORY_MAX_AGE_SECONDS: '0', JOB_SCHEDULER_HISTORY_KEEP: '1', JOB_SCHEDULER_HISTORY_CHECK_SECONDS: '0.1' } });
+    const post = async (exitCodes: number[]) => (await t.request.post('/api/v1/jobs').send(aJob({ exitCodes })).expect(200)).body.name as string;
+    const names = [await post([0]), await post([1]), await post([0]), await post([1]), await post([0])];
+    const batch = (await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [{ payload: '{}' }] }).expect(200)).body.name as string;
+    const left = await waitFor(async () => ((await t.request.get('/api/v1/jobs').expect(200)).body as JobStatusView[]).map((job) => job.name), (jobs) => jobs.length === 2, 30_000);
+    assert.deepEqual(left.sort(), [names[3], names[4]].sort(), 'the newest succeeded and the newest failed single job stay');
+    await t.request.get(`/api/v1/batches/${batch}`).expect(200);
+    for (const name of [names[0], names[1], names[2]]) {
+      await t.request.get(`/api/v1/jobs/${name}`).expect(404);
+      assert.equal(existsSync(path.join(t.dataDir, 'jobs', name!)), false, `${name}'s files are gone`);
+    }
   });
 });
