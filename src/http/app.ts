@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { bearerAuth } from './auth.js';
 import { batchesRouter } from './batches-router.js';
-import { apiDocumentRouter, swaggerUiRouter } from './docs.js';
+import { serveApiDocument, swaggerUiRouter } from './docs.js';
 import { errorWriter, notFoundHandler } from './error-writer.js';
 import { jobsRouter } from './jobs-router.js';
 import { requestLog } from './request-log.js';
@@ -31,6 +31,7 @@ export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('validate responses', deps.validateResponses ?? false);
   app.use(requestLog(deps.logger));
   app.use((req, res, next) => {
     const end = deps.metrics.http.startTimer();
@@ -54,7 +55,7 @@ export function createApp(deps: AppDependencies): Express {
   });
   if (deps.swaggerUi ?? true) app.use('/swaggerui', swaggerUiRouter(deps.apiDocument));
   if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
-  app.use('/api/v1', apiDocumentRouter(deps.apiDocument));
+  serveApiDocument(app, '/api/v1', deps.apiDocument);
   app.use('/api', express.json({ limit: deps.maxRequestBytes, strict: false }));
   app.use(
     '/api',

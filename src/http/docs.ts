@@ -1,22 +1,21 @@
 import { createRequire } from 'node:module';
-import express, { Router } from 'express';
+import path from 'node:path';
+import express, { type Express, Router } from 'express';
 import { stringify as toYaml } from 'yaml';
 
-const require = createRequire(import.meta.url);
-const swaggerUiDir = (require('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+// Only the folder of swagger-ui-dist's files: requiring the package itself would load its whole bundle.
+const swaggerUiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
-/** The OpenAPI document, as YAML and as JSON. */
-export function apiDocumentRouter(apiDocument: object): Router {
+/** Serves the OpenAPI document at `<base>/openapi.yaml` and `<base>/openapi.json` (plain routes, no sub-router). */
+export function serveApiDocument(app: Express, base: string, apiDocument: object): void {
   const yaml = toYaml(apiDocument);
   const json = JSON.stringify(apiDocument);
-  const router = Router();
-  router.get('/openapi.yaml', (_req, res) => {
+  app.get(`${base}/openapi.yaml`, (_req, res) => {
     res.type('application/yaml').send(yaml);
   });
-  router.get('/openapi.json', (_req, res) => {
+  app.get(`${base}/openapi.json`, (_req, res) => {
     res.type('application/json').send(json);
   });
-  return router;
 }
 
 const PAGE = `<!doctype html>

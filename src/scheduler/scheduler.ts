@@ -47,6 +47,8 @@ export class Scheduler {
   private readonly inFlight = new Set<string>();
   private readonly deleting = new Map<string, Promise<void>>();
   private readonly suffix = createSuffixSource();
+  /** Job records are replaced, never changed, on every change: a record's JSON stays valid while it is current. */
+  private readonly jsonCache = new WeakMap<JobRecord, string>();
   private readonly now: () => Date;
   private readonly componentSettings: JobSettings;
   private pumpScheduled = false;
@@ -123,6 +125,17 @@ export class Scheduler {
 
   getBatch(name: string): BatchStatusView {
     return this.batchView(this.batchEntry(name), true);
+  }
+
+  /**
+   * The same as `getBatch`, as JSON text: each job's JSON is kept until the job changes, so reading
+   * a batch of 10,000 jobs joins strings instead of serialising every job again.
+   */
+  getBatchJson(name: string): string {
+    const entry = this.batchEntry(name);
+    const head = JSON.stringify(this.batchView(entry, false));
+    const jobs = entry.jobs.map((job) => this.jobJson(job, entry.batch.type));
+    return `${head.slice(0, -1)},"jobStatuses":[${jobs.join(',')}]}`;
   }
 
   getBatchJob(batchName: string, jobName: string): JobStatusView {
@@ -338,6 +351,15 @@ export class Scheduler {
       if (entry.batch.type === type) for (const job of entry.jobs) jobs.push(job);
     }
     return jobs;
+  }
+
+  private jobJson(job: JobRecord, type: BatchRecord['type']): string {
+    let text = this.jsonCache.get(job);
+    if (text === undefined) {
+      text = JSON.stringify(jobStatusView(job, type));
+      this.jsonCache.set(job, text);
+    }
+    return text;
   }
 
   private batchView(entry: BatchEntry, withJobs: boolean): BatchStatusView {

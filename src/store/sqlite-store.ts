@@ -35,6 +35,7 @@ export class SqliteStore implements JobStore {
   private readonly db: Database.Database;
   private readonly pending = new Map<string, JobRecord>();
   private flushScheduled = false;
+  private readonly accepting: Array<{ batch: NewBatch; resolve: () => void; reject: (error: unknown) => void }> = [];
   private readonly statements;
 
   constructor(file: string) {
@@ -81,10 +82,53 @@ export class SqliteStore implements JobStore {
     return { batches, jobs };
   }
 
-  insertBatch({ batch, jobs }: NewBatch): void {
+  insertBatch(batch: NewBatch): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.accepting.push({ batch, resolve, reject });
+      if (this.accepting.length === 1) setImmediate(() => this.commitAccepted());
+    });
+  }
+
+  /**
+   * Group commit: every batch accepted in this turn of the event loop goes into one transaction,
+   * synced to disk once (synchronous=FULL), each in its own savepoint so one failure fails only
+   * its own request.
+   */
+  private commitAccepted(): void {
+    const waiting = this.accepting.splice(0);
+    if (waiting.length === 0) return;
+    if (!this.db.open) {
+      for (const { reject } of waiting) reject(new Error('the store is closed'));
+      return;
+    }
     this.flush();
+    const failed = new Map<NewBatch, unknown>();
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.db.transaction(() => {
+        for (const { batch } of waiting) {
+          try {
+            this.insertOne(batch);
+          } catch (error) {
+            failed.set(batch, error);
+          }
+        }
+      })();
+    } catch (error) {
+      for (const { batch } of waiting) failed.set(batch, error);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+    for (const { batch, resolve, reject } of waiting) {
+      if (failed.has(batch)) reject(failed.get(batch));
+      else resolve();
+    }
+  }
+
+  private readonly insertOne = (newBatch: NewBatch) => {
+    const { batch, jobs } = newBatch;
     const specTexts = new Map<object, string>();
-    const insert = this.db.transaction(() => {
+    this.db.transaction(() => {
       this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created);
       for (const { record, payload } of jobs) {
         let specText = specTexts.get(record.spec);
@@ -94,14 +138,8 @@ export class SqliteStore implements JobStore {
         }
         this.statements.insertJob.run(record.name, record.batchName, record.index, specText, stateText(record), payload);
       }
-    });
-    this.db.pragma('synchronous = FULL');
-    try {
-      insert();
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
-  }
+    })();
+  };
 
   saveJob(job: JobRecord): void {
     this.pending.set(job.name, job);

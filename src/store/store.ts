@@ -4,8 +4,11 @@ import type { JobRecord, NewBatch, Snapshot } from '../core/model.js';
 export interface JobStore {
   /** Every batch and job, in acceptance order. */
   load(): Snapshot;
-  /** Records a batch, its jobs and payloads in one transaction, synced to disk before it returns. */
-  insertBatch(batch: NewBatch): void;
+  /**
+   * Records a batch, its jobs and payloads atomically, synced to disk before the promise
+   * resolves. Batches accepted in one turn of the event loop share a transaction (group commit).
+   */
+  insertBatch(batch: NewBatch): Promise<void>;
   /**
    * Records a job's new state. Writes are grouped into one transaction per turn of the event
    * loop; `flush` writes at once (before a process starts, so it can be recognised after a crash).

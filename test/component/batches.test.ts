@@ -45,6 +45,10 @@ describe('batches over the local runtime', function () {
     const ended = await batchEnded(created.body.name);
     assert.equal(ended.body.status, 'Failed');
     assert.deepEqual(ended.body.jobStatuses.map((j: { status: string }) => j.status), ['Succeeded', 'Failed', 'Succeeded']);
+    // The cached JSON the route sends outside tests is the same as the view it validates here.
+    const scheduler = t.service.scheduler;
+    assert.deepEqual(JSON.parse(scheduler.getBatchJson(created.body.name)), scheduler.getBatch(created.body.name));
+    assert.deepEqual(JSON.parse(scheduler.getBatchJson(created.body.name)), ended.body);
   });
 
   it('when a job is stopped inside a batch, the others go on and the batch ends Stopped', async () => {

@@ -67,7 +67,7 @@ export class LocalRuntime implements Runtime {
   }
 
   async accept(batch: NewBatch): Promise<void> {
-    this.options.store.insertBatch(batch);
+    await this.options.store.insertBatch(batch);
   }
 
   async launch(job: JobRecord): Promise<void> {

@@ -316,10 +316,8 @@ export class FakeApiServer {
 
   /** The garbage collector: dependents of a deleted owner go too, or lose the reference when orphaned. */
   private collectDependents(namespace: string, uid: string, policy: string): void {
-    for (const { resource, object } of this.store.all()) {
-      if (object.metadata.namespace !== namespace) continue;
+    for (const { resource, object } of this.store.dependentsOf(namespace, uid)) {
       const refs: Obj[] = object.metadata.ownerReferences ?? [];
-      if (!refs.some((ref) => ref.uid === uid)) continue;
       if (policy === 'Orphan') {
         object.metadata.ownerReferences = refs.filter((ref) => ref.uid !== uid);
         this.store.replace(RESOURCES[resource]!, namespace, object, false);
@@ -331,7 +329,7 @@ export class FakeApiServer {
   }
 
   private exists(namespace: string, uid: string): boolean {
-    return this.store.all().some(({ object }) => object.metadata.namespace === namespace && object.metadata.uid === uid);
+    return this.store.hasUid(namespace, uid);
   }
 
   /** An object whose owners are all gone is collected soon after it is created. */

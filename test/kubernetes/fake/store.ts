@@ -21,6 +21,8 @@ const HISTORY_LIMIT = 10_000;
 /** Objects by resource, namespace and name, with one resourceVersion counter and a bounded change history. */
 export class Store {
   private readonly objects = new Map<string, Obj>();
+  /** namespace/uid of every stored object, for owner lookups. */
+  private readonly uids = new Set<string>();
   private rv = 1;
   readonly history: Change[] = [];
   /** Changes at or before this resourceVersion are gone: a watch from there gets 410. */
@@ -52,6 +54,20 @@ export class Store {
     return [...this.objects.entries()].map(([key, object]) => ({ resource: key.split('/')[0]!, object: structuredClone(object) }));
   }
 
+  hasUid(namespace: string, uid: string): boolean {
+    return this.uids.has(`${namespace}/${uid}`);
+  }
+
+  /** Objects in the namespace whose owner references name this uid (copies). */
+  dependentsOf(namespace: string, uid: string): Array<{ resource: string; object: Obj }> {
+    const found: Array<{ resource: string; object: Obj }> = [];
+    for (const [key, object] of this.objects) {
+      if (object.metadata.namespace !== namespace || !object.metadata.ownerReferences?.some((ref: { uid: string }) => ref.uid === uid)) continue;
+      found.push({ resource: key.split('/')[0]!, object: structuredClone(object) });
+    }
+    return found;
+  }
+
   create(info: ResourceInfo, namespace: string, object: Obj): Obj {
     const stored = structuredClone(object);
     stored.apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
@@ -74,6 +90,7 @@ export class Store {
     const object = this.objects.get(key);
     if (!object) return undefined;
     this.objects.delete(key);
+    this.uids.delete(`${namespace}/${object.metadata.uid}`);
     const deleted = structuredClone(object);
     deleted.metadata.resourceVersion = String(++this.rv);
     this.record({ rv: this.rv, type: 'DELETED', resource, namespace, object: deleted });
@@ -95,6 +112,7 @@ export class Store {
     const previous = this.objects.get(key);
     object.metadata.resourceVersion = String(++this.rv);
     this.objects.set(key, object);
+    this.uids.add(`${namespace}/${object.metadata.uid}`);
     this.record({ rv: this.rv, type, resource, namespace, object: structuredClone(object), previous: previous && structuredClone(previous) });
     return structuredClone(object);
   }
