@@ -5,6 +5,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config.js';
+import { answerMalformedRequests } from './http/error-writer.js';
 import { createLogger } from './logger.js';
 import { startService } from './service.js';
 
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info('listening', { host: config.host, port, component: config.component.name, runtime: config.runtime });
   });
+  answerMalformedRequests(server);
   server.on('error', (error) => {
     logger.error('cannot listen', { error });
     process.exit(1);

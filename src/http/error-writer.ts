@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ApiError, type FieldProblem, type Reason } from '../core/errors.js';
 import type { Logger } from '../logger.js';
@@ -36,7 +38,7 @@ interface ForeignError {
 /** Turns anything thrown in a handler into a Status body; unknown errors become a generic 500. */
 export function errorWriter(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const body = toBody(error);
+    const body = toBody(error, `${req.method} ${req.path}`);
     if (body.code >= 500) {
       logger.error('request failed', { method: req.method, path: req.path, error: error instanceof Error ? error.stack : String(error) });
     }
@@ -48,17 +50,34 @@ export function errorWriter(logger: Logger): ErrorRequestHandler {
   };
 }
 
+/**
+ * Answers requests Node's HTTP parser cannot read (malformed framing, huge headers) with a Status
+ * body too, instead of an empty 400.
+ */
+export function answerMalformedRequests(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return;
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const code = tooLarge ? 431 : 400;
+    const body = JSON.stringify({ status: 'Failure', message: tooLarge ? 'request headers too large' : 'malformed HTTP request', code, reason: 'BadRequest' });
+    socket.end(`HTTP/1.1 ${code} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+}
+
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(ApiError.notFound('path', req.path));
 };
 
-function toBody(error: unknown): FailureBody {
+function toBody(error: unknown, route: string): FailureBody {
   if (error instanceof ApiError) return bodyOf(error.code, error.reason, error.message, error.fields);
   const foreign = (error ?? {}) as ForeignError;
   const code = foreign.status ?? foreign.statusCode;
   if (typeof code === 'number' && code >= 400 && code < 500) {
     if (foreign.type === 'entity.parse.failed') return bodyOf(400, 'BadRequest', 'the request body is not valid JSON');
     if (foreign.type === 'entity.too.large') return bodyOf(413, 'RequestEntityTooLarge', 'the request body is larger than the service accepts');
+    // The validator's "no such operation" names the request path as if it were a field: say it plainly.
+    if (code === 404) return bodyOf(404, 'NotFound', `${route}: no such resource`);
+    if (code === 405) return bodyOf(405, 'MethodNotAllowed', `${route}: method not allowed`);
     const fields = (foreign.errors ?? []).map((e) => ({ path: fieldPath(e.path), message: e.message ?? 'is invalid' }));
     const message = fields.length > 0
       ? fields.slice(0, 5).map((f) => `${f.path} ${f.message}`).join('; ') + (fields.length > 5 ? ` (and ${fields.length - 5} more)` : '')

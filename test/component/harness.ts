@@ -8,6 +8,7 @@ import supertest from 'supertest';
 import { parse as parseYaml } from 'yaml';
 import { type ComponentConfig, type Config, loadConfig } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/logger.js';
+import { answerMalformedRequests } from '../../src/http/error-writer.js';
 import { type Service, startService } from '../../src/service.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -70,6 +71,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const server: Server = await new Promise((resolve) => {
     const listening = service.app.listen(0, '127.0.0.1', () => resolve(listening));
   });
+  answerMalformedRequests(server);
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
   return {

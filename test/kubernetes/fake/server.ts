@@ -55,6 +55,7 @@ export class FakeApiServer {
   readonly store = new Store();
   readonly requests: RequestLogEntry[] = [];
   private readonly failures: Array<FailureRule & { left: number }> = [];
+  private chaosRule: { failureRate: number; maxDelayMs: number; forUser: string } | undefined;
   private readonly watchers = new Set<Watcher>();
   private readonly server = createServer((req, res) => {
     this.handle(req, res).catch((error: unknown) => sendStatus(res, 500, `fake api server: ${String(error)}`));
@@ -81,6 +82,15 @@ export class FakeApiServer {
 
   failNext(rule: FailureRule): void {
     this.failures.push({ ...rule, left: rule.times ?? 1 });
+  }
+
+  /**
+   * From now on, requests of one client (by token; '' is the runtime) fail at random with 429 or
+   * 500 at `failureRate`, and the others are delayed up to `maxDelayMs`. Watches are left alone
+   * (cut them with `dropWatches`). `undefined` ends it.
+   */
+  chaos(rule: { failureRate: number; maxDelayMs: number; forUser: string } | undefined): void {
+    this.chaosRule = rule;
   }
 
   /** Cuts every open watch connection, as a network failure would. */
@@ -140,6 +150,16 @@ export class FakeApiServer {
       const retryAfter = failure.retryAfterSeconds ?? 1;
       if (failure.status === 429) return sendStatus(res, 429, 'Too many requests, please try again later.', { details: { retryAfterSeconds: retryAfter } }, { 'retry-after': String(retryAfter) });
       return sendStatus(res, failure.status, failure.status === 500 ? 'Internal error occurred: etcdserver: request timed out' : 'the server is currently unable to handle the request');
+    }
+    const chaos = this.chaosRule;
+    if (chaos && entry.user === chaos.forUser && verb !== 'watch') {
+      if (Math.random() < chaos.failureRate) {
+        const status = Math.random() < 0.5 ? 429 : 500;
+        entry.status = status;
+        if (status === 429) return sendStatus(res, 429, 'Too many requests, please try again later.', { details: { retryAfterSeconds: 0 } }, { 'retry-after': '0' });
+        return sendStatus(res, 500, 'Internal error occurred: etcdserver: request timed out');
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * chaos.maxDelayMs));
     }
     const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '') ? await readBody(req) : undefined;
     if (body === 'too large') return sendStatus(res, 413, 'Request entity too large: limit is 3145728');

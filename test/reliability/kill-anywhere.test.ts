@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { JobStatusView } from '../../src/core/view.js';
+import { findMarkedProcesses, isRunning } from '../../src/runtimes/local/processes.js';
+import { aJob, fixtureJob, waitFor } from '../component/harness.js';
+import { startProcessService } from '../component/process-service.js';
+import { sizes } from './sizes.js';
+
+describe('reliability: killed anywhere', function () {
+  this.timeout(0);
+  let dir: string;
+  const children: ChildProcess[] = [];
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-kill-'));
+    writeFileSync(path.join(dir, 'component.yaml'), JSON.stringify({ name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 30 }));
+  });
+  after(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const { pgid } of findMarkedProcesses('')) if (pgid > 1) try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`when the service is SIGKILLed at a random moment ${sizes.killRounds} times, every accepted job ends, none is missing, none that succeeded ran again`, async () => {
+    const runs = path.join(dir, 'runs.txt');
+    writeFileSync(runs, '');
+    const accepted = new Map<string, string>(); // job name → batch name
+    for (let round = 0; round < sizes.killRounds; round++) {
+      const service = await startProcessService(dir, { JOB_SCHEDULER_MAX_RUNNING: '4' });
+      children.push(service.child);
+      const jobs = Array.from({ length: 15 }, () => aJob({ appendTo: runs, sleeps: [Math.random() * 0.3] }));
+      const killAt = Math.random() * 1500;
+      const killed = new Promise<void>((resolve) => setTimeout(() => {
+        service.child.kill('SIGKILL');
+        service.child.once('exit', () => resolve());
+      }, killAt));
+      // The batch may be answered, or lost with the process before it was answered (then it was never accepted).
+      const answer = await service.request.post('/api/v1/batches').send({ jobScheduleDescriptions: jobs }).then((r) => r, () => undefined);
+      if (answer?.status === 200) for (const job of answer.body.jobStatuses as JobStatusView[]) accepted.set(job.name, answer.body.name);
+      await killed;
+    }
+    const last = await startProcessService(dir, { JOB_SCHEDULER_MAX_RUNNING: '8' });
+    children.push(last.child);
+    const batches = [...new Set(accepted.values())];
+    const states = new Map<string, JobStatusView>();
+    for (const batch of batches) {
+      const ended = await waitFor(async () => (await last.request.get(`/api/v1/batches/${batch}`).expect(200)).body, (b) => ['Succeeded', 'Failed'].includes(b.status), 120_000);
+      for (const job of ended.jobStatuses as JobStatusView[]) states.set(job.name, job);
+    }
+    const runCounts = new Map<string, number>();
+    for (const name of readFileSync(runs, 'utf8').split('\n').filter(Boolean)) runCounts.set(name, (runCounts.get(name) ?? 0) + 1);
+    assert.ok(accepted.size > 0);
+    for (const name of accepted.keys()) {
+      const job = states.get(name);
+      assert.ok(job, `${name} was accepted and is missing`);
+      assert.equal(job.status, 'Succeeded', `${name}: ${job.status} ${job.message ?? ''}`);
+      const count = runCounts.get(name) ?? 0;
+      assert.ok(count >= 1, `${name} never ran`);
+      assert.ok(count <= job.podStatuses.length, `${name} ran ${count} times in ${job.podStatuses.length} recorded attempts`);
+      assert.equal(job.podStatuses.at(-1)!.exitCode, 0);
+      assert.ok(job.podStatuses.slice(0, -1).every((attempt) => attempt.exitCode !== 0), `${name} ran again after it succeeded`);
+    }
+    last.child.kill('SIGTERM');
+    await new Promise((resolve) => last.child.once('exit', resolve));
+  });
+});
