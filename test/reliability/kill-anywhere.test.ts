@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { JobStatusView } from '../../src/core/view.js';
-import { findMarkedProcesses, isRunning } from '../../src/runtimes/local/processes.js';
+import { findMarkedProcesses } from '../../src/runtimes/local/processes.js';
 import { aJob, fixtureJob, waitFor } from '../component/harness.js';
 import { startProcessService } from '../component/process-service.js';
 import { sizes } from './sizes.js';
