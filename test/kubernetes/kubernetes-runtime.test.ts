@@ -73,6 +73,9 @@ describe('the Kubernetes runtime against a fake API server', function () {
     for (const object of [...secrets, ...fake.list('jobs', NAMESPACE)]) {
       assert.deepEqual(object.metadata.ownerReferences.map((ref: { uid: string }) => ref.uid), [record.metadata.uid]);
     }
+    // Every object the runtime wrote, as the server stored it, against the official schema.
+    for (const secret of secrets) new Secret(secret).validate();
+    for (const job of fake.list('jobs', NAMESPACE)) new Job(job).validate();
     for (const [i, name] of names.entries()) {
       const volume = fake.get('jobs', NAMESPACE, name).spec.template.spec.volumes[0].secret;
       const secret = secrets.find((s) => s.metadata.name === volume.secretName);
