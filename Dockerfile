@@ -1,15 +1,16 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript and the native SQLite addon, then drop dev dependencies.
+# Build: compile TypeScript and the native SQLite addon (python3, make and g++ are in the full image),
+# then drop dev dependencies so that only run-time ones are copied on.
 FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY api ./api
 RUN npm run build && npm prune --omit=dev
 
-# Run: only what the service needs, as a non-root user.
+# Run: only what the service needs, owned by root and run as a non-root user (read-only to it).
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     JOB_SCHEDULER_HOST=0.0.0.0 \
@@ -19,7 +20,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# main.js reads ../api/openapi.yaml at run time.
 COPY --from=build /app/api ./api
 USER 10001:10001
 EXPOSE 8080
+# Exec form: node is PID 1 and gets SIGTERM itself, so the service drains before it exits.
 ENTRYPOINT ["node", "dist/main.js"]

@@ -1,23 +1,8 @@
 import assert from 'node:assert/strict';
-import { Helm } from '../shipping/helm.js';
+import { chartPermissions } from '../shipping/chart-role.js';
 import { waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
 import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
-
-/** `group/resource verb` for each rule of the chart's Role. */
-async function chartPermissions(): Promise<Set<string>> {
-  const helm = Helm.unpack();
-  try {
-    const role = (await helm.template()).find((object) => object.kind === 'Role');
-    const granted = new Set<string>();
-    for (const rule of role.rules as Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>) {
-      for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) granted.add(`${group}/${resource} ${verb}`);
-    }
-    return granted;
-  } finally {
-    helm.remove();
-  }
-}
 
 describe("the chart's Role against what the runtime does", function () {
   this.timeout(60_000);

@@ -8,41 +8,82 @@ interface Instruction {
   args: string;
 }
 
-/** Dockerfile instructions (continuation lines joined, comments dropped), split into stages. */
-function stages(text: string): Instruction[][] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
-  const result: Instruction[][] = [];
+interface Stage {
+  image: string;
+  name: string | undefined;
+  instructions: Instruction[];
+}
+
+/** Dockerfile stages (continuation lines joined, comments and parser directives dropped). */
+function stages(text: string): Stage[] {
+  const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+  const result: Stage[] = [];
   for (const line of lines) {
     const [keyword, ...rest] = line.split(/\s+/);
     const instruction = { keyword: keyword!.toUpperCase(), args: rest.join(' ') };
-    if (instruction.keyword === 'FROM') result.push([]);
-    result.at(-1)?.push(instruction);
+    if (instruction.keyword === 'FROM') {
+      const words = rest.filter((word) => !word.startsWith('--'));
+      result.push({ image: words[0]!, name: words[1]?.toUpperCase() === 'AS' ? words[2] : undefined, instructions: [] });
+    }
+    assert.ok(result.length > 0, `${instruction.keyword} before the first FROM`);
+    result.at(-1)!.instructions.push(instruction);
   }
   return result;
 }
 
+/** A COPY's flags (`--from=build` → from: build) and its sources (every word but the flags and the last). */
+function copyParts(args: string): { flags: Record<string, string>; sources: string[] } {
+  const words = args.split(/\s+/);
+  const flags = Object.fromEntries(words.filter((w) => w.startsWith('--')).map((w) => w.slice(2).split('=') as [string, string]));
+  const paths = words.filter((w) => !w.startsWith('--'));
+  return { flags, sources: paths.slice(0, -1) };
+}
+
 describe('the Dockerfile', () => {
   const all = stages(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
+  const build = all[0]!;
   const final = all.at(-1)!;
-  const of = (keyword: string) => final.filter((instruction) => instruction.keyword === keyword);
+  const of = (stage: Stage, keyword: string) => stage.instructions.filter((instruction) => instruction.keyword === keyword);
+  const runs = (stage: Stage) => of(stage, 'RUN').map((i) => i.args).join('\n');
 
-  it('when read, builds in one stage and runs from another, on a current Node LTS image', () => {
-    assert.ok(all.length >= 2);
-    for (const stage of all) assert.match(stage[0]!.args, /^node:(22|24)[-.]/);
-    assert.ok(all[0]!.some((i) => i.keyword === 'RUN' && i.args.includes('npm ci')));
-    assert.ok(all[0]!.some((i) => i.keyword === 'RUN' && i.args.includes('npm prune --omit=dev')));
+  it('when read, builds in one stage and runs from another, both on a current Node LTS image', () => {
+    assert.ok(all.length >= 2, 'multi-stage');
+    for (const stage of all) assert.match(stage.image, /^node:(22|24)[-.]/);
+    assert.match(final.image, /-slim$/, 'the runtime stage is the slim image');
   });
 
-  it('when run, the final stage is a numeric non-root user with node as the entrypoint', () => {
-    const user = of('USER').at(-1)?.args ?? '';
-    assert.match(user, /^[1-9]\d*(:\d+)?$/);
-    assert.deepEqual(JSON.parse(of('ENTRYPOINT').at(-1)!.args), ['node', 'dist/main.js']);
+  it('when built, the build stage installs from the lock file, compiles, then drops dev dependencies', () => {
+    const commands = runs(build);
+    const order = ['npm ci', 'npm run build', 'npm prune --omit=dev'].map((command) => commands.indexOf(command));
+    assert.ok(order.every((at) => at >= 0), `npm ci, npm run build and npm prune --omit=dev in: ${commands}`);
+    assert.deepEqual([...order].sort((a, b) => a - b), order, 'in that order');
   });
 
-  it('when shipped, the final stage holds the build output and the API document, not sources or tests', () => {
-    const copied = of('COPY').map((i) => i.args);
-    assert.ok(copied.some((args) => args.includes('/app/dist')));
-    assert.ok(copied.some((args) => args.includes('/app/api')), 'main.js reads api/openapi.yaml at run time');
-    assert.ok(!copied.some((args) => /\bsrc\b|\btest\b|tsconfig/.test(args)));
+  it('when run, the final stage is a numeric non-root user with node as the exec-form entrypoint', () => {
+    const user = of(final, 'USER').at(-1)?.args ?? '';
+    assert.match(user, /^[1-9]\d*(:\d+)?$/, `USER ${user}`);
+    assert.deepEqual(JSON.parse(of(final, 'ENTRYPOINT').at(-1)!.args), ['node', 'dist/main.js']);
+    assert.equal(of(final, 'CMD').length, 0, 'no CMD to be mistaken for arguments');
+    assert.ok(of(final, 'ENV').some((i) => /JOB_SCHEDULER_HOST=0\.0\.0\.0/.test(i.args)), 'listens beyond loopback');
+    assert.ok(of(final, 'ENV').some((i) => /NODE_ENV=production/.test(i.args)));
+    assert.ok(of(final, 'EXPOSE').some((i) => i.args.split(/\s+/).includes('8080')));
+  });
+
+  it('when shipped, the final stage holds only the pruned build output, the API document and package.json', () => {
+    const allowed = new Set(['/app/dist', '/app/api', '/app/node_modules', '/app/package.json']);
+    const copies = of(final, 'COPY').concat(of(final, 'ADD')).map((i) => copyParts(i.args));
+    assert.ok(copies.length > 0);
+    for (const { flags, sources } of copies) {
+      assert.equal(flags.from, build.name, 'copied from the build stage, not from the build context');
+      for (const source of sources) assert.ok(allowed.has(source.replace(/\/$/, '')), `the final stage copies ${source}`);
+    }
+    const copied = new Set(copies.flatMap((c) => c.sources));
+    for (const needed of ['/app/dist', '/app/api', '/app/node_modules']) assert.ok(copied.has(needed), `${needed} (main.js reads ../api/openapi.yaml at run time)`);
+    assert.doesNotMatch(runs(final), /npm (ci|install|i)\b/, 'no dependency install in the final stage');
+  });
+
+  it('when the build context is sent, local dependencies, build output, data and git are left out', () => {
+    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8').split(/\r?\n/).map((line) => line.trim().replace(/\/$/, ''));
+    for (const entry of ['node_modules', 'dist', '.git', '.data']) assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
   });
 });
