@@ -30,7 +30,7 @@ export async function fakeKubernetesBatch(jobs: number) {
   const response = await fetch(`${base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const { name } = (await response.json()) as { name: string };
   const answeredMs = performance.now() - started;
-  while (fake.list('jobs', 'bench').length < jobs) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (fake.count('jobs', 'bench') < jobs) await new Promise((resolve) => setTimeout(resolve, 20));
   const allJobsMs = performance.now() - started;
   const writes = fake.writes().length - writesBefore;
   const requestsBefore = fake.requests.length;

@@ -88,6 +88,16 @@ describe('the Kubernetes runtime against a fake API server', function () {
     assert.equal(fake.requests.length, requestsBefore);
   });
 
+  it('when a batch of 200 jobs is created, the requests share kept-open connections instead of one connection each', async () => {
+    t = await startKubeTestService(fake);
+    await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: Array.from({ length: 200 }, (_, i) => ({ payload: `p${i}` })) }).expect(200);
+    await waitFor(async () => fake.count('jobs', NAMESPACE), (n) => n === 200);
+    const requests = fake.requests.filter((entry) => entry.user === '').length;
+    assert.ok(requests > 200);
+    // At most one connection per concurrent writer and per watch, give or take the lists: far fewer than requests.
+    assert.ok(fake.connections < requests / 4, `${fake.connections} connections for ${requests} requests`);
+  });
+
   it('when attempts fail, retries show in podStatuses and the job Failed with BackoffLimitExceeded', async () => {
     t = await startKubeTestService(fake);
     const { body } = await t.request.post('/api/v1/jobs').send({ backoffLimit: 1 }).expect(200);

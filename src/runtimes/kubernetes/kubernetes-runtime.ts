@@ -10,6 +10,7 @@ import { batchRecordObject, type ClusterSettings, jobObject, MAX_OBJECT_DATA_BYT
 import { decodeBatchRecord, encodeBatchRecord, waitingRecord } from './record-codec.js';
 import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
+import { makePooledApiClient, PooledAuthentication } from './connections.js';
 import { Tracker } from './tracker.js';
 
 export interface KubernetesRuntimeOptions {
@@ -58,6 +59,7 @@ export class KubernetesRuntime implements Runtime {
   private readonly pods: Tracker<V1Pod>;
   private readonly entries = new Map<string, JobEntry>();
   private readonly limiter: Limiter;
+  private readonly authentication: PooledAuthentication;
   private readonly requestRetry: RetryPolicy;
   private readonly backgroundRetry: RetryPolicy;
   private readonly now: () => Date;
@@ -66,8 +68,9 @@ export class KubernetesRuntime implements Runtime {
 
   constructor(private readonly options: KubernetesRuntimeOptions) {
     const { kubeConfig, settings, logger } = options;
-    this.batchApi = kubeConfig.makeApiClient(BatchV1Api);
-    this.coreApi = kubeConfig.makeApiClient(CoreV1Api);
+    this.authentication = new PooledAuthentication(kubeConfig);
+    this.batchApi = makePooledApiClient(kubeConfig, this.authentication, BatchV1Api);
+    this.coreApi = makePooledApiClient(kubeConfig, this.authentication, CoreV1Api);
     this.limiter = new Limiter(options.writeConcurrency ?? 16);
     const observe = (outcome: 'ok' | 'retried' | 'failed', code: number | undefined) => options.observer?.kubernetesRequest(outcome, code);
     this.requestRetry = { baseDelayMs: 100, maxDelayMs: 2_000, maxTries: 5, observe, ...options.requestRetry };
@@ -216,6 +219,7 @@ export class KubernetesRuntime implements Runtime {
     this.closed = true;
     this.events = undefined;
     await Promise.all([this.records.stop(), this.jobs.stop(), this.pods.stop()]);
+    this.authentication.close();
   }
 
   /** Creates the job's Job once: an existing one (seen, or answered 409) counts as created. */

@@ -61,8 +61,11 @@ export class FakeApiServer {
     this.handle(req, res).catch((error: unknown) => sendStatus(res, 500, `fake api server: ${String(error)}`));
   });
   url = '';
+  /** TCP connections accepted so far. */
+  connections = 0;
 
   async listen(): Promise<this> {
+    this.server.on('connection', () => this.connections++);
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     const address = this.server.address() as { port: number };
     this.url = `http://127.0.0.1:${address.port}`;
@@ -114,6 +117,10 @@ export class FakeApiServer {
 
   list(resource: string, namespace?: string): Obj[] {
     return this.store.list(resource, namespace);
+  }
+
+  count(resource: string, namespace?: string): number {
+    return this.store.count(resource, namespace);
   }
 
   /** Write requests (create, update, patch, delete) made without a token: the runtime's, not a test actor's. */

@@ -17,10 +17,12 @@ export interface Change {
 }
 
 const HISTORY_LIMIT = 10_000;
+const HISTORY_TRIM = 1_000;
 
 /** Objects by resource, namespace and name, with one resourceVersion counter and a bounded change history. */
 export class Store {
-  private readonly objects = new Map<string, Obj>();
+  /** resource → `namespace/name` → object. */
+  private readonly objects = new Map<string, Map<string, Obj>>();
   /** namespace/uid of every stored object, for owner lookups. */
   private readonly uids = new Set<string>();
   private rv = 1;
@@ -33,25 +35,37 @@ export class Store {
     return this.rv;
   }
 
-  private key(resource: string, namespace: string, name: string): string {
-    return `${resource}/${namespace}/${name}`;
+  private of(resource: string): Map<string, Obj> {
+    let objects = this.objects.get(resource);
+    if (!objects) this.objects.set(resource, (objects = new Map()));
+    return objects;
   }
 
   get(resource: string, namespace: string, name: string): Obj | undefined {
-    const object = this.objects.get(this.key(resource, namespace, name));
+    const object = this.objects.get(resource)?.get(`${namespace}/${name}`);
     return object === undefined ? undefined : structuredClone(object);
   }
 
+  /** Copies of the resource's objects (in one namespace, or all), ordered by namespace and name as the API server lists them. */
   list(resource: string, namespace?: string): Obj[] {
-    const prefix = namespace === undefined ? `${resource}/` : `${resource}/${namespace}/`;
-    return [...this.objects.entries()]
+    const prefix = namespace === undefined ? '' : `${namespace}/`;
+    return [...(this.objects.get(resource) ?? [])]
       .filter(([key]) => key.startsWith(prefix))
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, object]) => structuredClone(object));
   }
 
+  /** How many objects of the resource there are (in one namespace, or all), without copying them. */
+  count(resource: string, namespace?: string): number {
+    const objects = this.objects.get(resource);
+    if (!objects || namespace === undefined) return objects?.size ?? 0;
+    let n = 0;
+    for (const object of objects.values()) if (object.metadata.namespace === namespace) n++;
+    return n;
+  }
+
   all(): Array<{ resource: string; object: Obj }> {
-    return [...this.objects.entries()].map(([key, object]) => ({ resource: key.split('/')[0]!, object: structuredClone(object) }));
+    return [...this.objects].flatMap(([resource, objects]) => [...objects.values()].map((object) => ({ resource, object: structuredClone(object) })));
   }
 
   hasUid(namespace: string, uid: string): boolean {
@@ -61,9 +75,11 @@ export class Store {
   /** Objects in the namespace whose owner references name this uid (copies). */
   dependentsOf(namespace: string, uid: string): Array<{ resource: string; object: Obj }> {
     const found: Array<{ resource: string; object: Obj }> = [];
-    for (const [key, object] of this.objects) {
-      if (object.metadata.namespace !== namespace || !object.metadata.ownerReferences?.some((ref: { uid: string }) => ref.uid === uid)) continue;
-      found.push({ resource: key.split('/')[0]!, object: structuredClone(object) });
+    for (const [resource, objects] of this.objects) {
+      for (const object of objects.values()) {
+        if (object.metadata.namespace !== namespace || !object.metadata.ownerReferences?.some((ref: { uid: string }) => ref.uid === uid)) continue;
+        found.push({ resource, object: structuredClone(object) });
+      }
     }
     return found;
   }
@@ -86,10 +102,11 @@ export class Store {
   }
 
   remove(resource: string, namespace: string, name: string): Obj | undefined {
-    const key = this.key(resource, namespace, name);
-    const object = this.objects.get(key);
+    const objects = this.of(resource);
+    const key = `${namespace}/${name}`;
+    const object = objects.get(key);
     if (!object) return undefined;
-    this.objects.delete(key);
+    objects.delete(key);
     this.uids.delete(`${namespace}/${object.metadata.uid}`);
     const deleted = structuredClone(object);
     deleted.metadata.resourceVersion = String(++this.rv);
@@ -108,18 +125,21 @@ export class Store {
   }
 
   private commit(resource: string, namespace: string, object: Obj, type: EventType): Obj {
-    const key = this.key(resource, namespace, object.metadata.name);
-    const previous = this.objects.get(key);
+    const objects = this.of(resource);
+    const key = `${namespace}/${object.metadata.name}`;
+    const previous = objects.get(key);
     object.metadata.resourceVersion = String(++this.rv);
-    this.objects.set(key, object);
+    objects.set(key, object);
     this.uids.add(`${namespace}/${object.metadata.uid}`);
-    this.record({ rv: this.rv, type, resource, namespace, object: structuredClone(object), previous: previous && structuredClone(previous) });
+    // The stored object is never changed in place (every write stores a new copy), so the history can share it.
+    this.record({ rv: this.rv, type, resource, namespace, object, previous });
     return structuredClone(object);
   }
 
   private record(change: Change): void {
     this.history.push(change);
-    if (this.history.length > HISTORY_LIMIT) {
+    // Like the API server's watch cache: a window of recent changes, trimmed in steps rather than on every write.
+    if (this.history.length > HISTORY_LIMIT + HISTORY_TRIM) {
       const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
       this.compactedRv = dropped.at(-1)!.rv;
     }

@@ -1,0 +1,64 @@
+import http from 'node:http';
+import https from 'node:https';
+import { type KubeConfig, type RequestContext, type SecurityAuthentication, ServerConfiguration, createConfiguration } from '@kubernetes/client-node';
+
+type AgentOptions = Record<string, unknown>;
+
+const sameValue = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
+  return false;
+};
+
+/** Whether two agents would open the same kind of connection (same CA, client certificate, server name…). */
+function sameOptions(a: AgentOptions, b: AgentOptions): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((key) => key !== 'keepAlive' && key !== 'path'));
+  return [...keys].every((key) => sameValue(a[key], b[key]));
+}
+
+/**
+ * The kubeconfig's authentication, with connections kept open between requests.
+ *
+ * client-node 1.x builds a new agent for every request, so every request opens a new connection (and, to
+ * a real API server, does a new TLS handshake). This applies the kubeconfig's credentials exactly as
+ * `makeApiClient` would (headers, token refresh, TLS options), then swaps the fresh agent for one
+ * keep-alive agent with the same options; a new one replaces it only when those options change (a
+ * rotated client certificate, say). Proxy agents are left as they come.
+ */
+export class PooledAuthentication implements SecurityAuthentication {
+  private pooled: { options: AgentOptions; agent: http.Agent } | undefined;
+
+  constructor(private readonly kubeConfig: KubeConfig) {}
+
+  getName(): string {
+    return 'kubeconfig authentication, pooled connections';
+  }
+
+  async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.kubeConfig.applySecurityAuthentication(context);
+    const fresh = context.getAgent();
+    if (!fresh || (fresh.constructor !== https.Agent && fresh.constructor !== http.Agent)) return;
+    const options = (fresh as http.Agent & { options: AgentOptions }).options;
+    if (!this.pooled || this.pooled.agent.constructor !== fresh.constructor || !sameOptions(this.pooled.options, options)) {
+      this.pooled?.agent.destroy();
+      const Agent = fresh.constructor as typeof http.Agent;
+      this.pooled = { options, agent: new Agent({ ...options, keepAlive: true }) };
+    }
+    fresh.destroy();
+    context.setAgent(this.pooled.agent);
+  }
+
+  /** Closes the kept connections. */
+  close(): void {
+    this.pooled?.agent.destroy();
+    this.pooled = undefined;
+  }
+}
+
+/** An API client of the kubeconfig's current cluster, like `kubeConfig.makeApiClient`, over pooled connections. */
+export function makePooledApiClient<T>(kubeConfig: KubeConfig, authentication: PooledAuthentication, ApiClient: new (configuration: ReturnType<typeof createConfiguration>) => T): T {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  return new ApiClient(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: authentication } }));
+}

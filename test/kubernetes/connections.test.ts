@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import https from 'node:https';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { PooledAuthentication } from '../../src/runtimes/kubernetes/connections.js';
+
+function kubeConfig(cluster: { server: string; caData?: string; skipTLSVerify?: boolean; proxyUrl?: string }, token = 'secret-token'): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'c', ...cluster }],
+    users: [{ name: 'u', token }],
+    contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+    currentContext: 'ctx',
+  });
+  return config;
+}
+
+async function authenticate(auth: PooledAuthentication): Promise<RequestContext> {
+  const context = new RequestContext('https://cluster.example:6443/api/v1/namespaces/default/pods', HttpMethod.GET);
+  await auth.applySecurityAuthentication(context);
+  return context;
+}
+
+const caA = Buffer.from('-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n').toString('base64');
+const caB = Buffer.from('-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----\n').toString('base64');
+
+describe('pooled connections to the API server', () => {
+  let auth: PooledAuthentication | undefined;
+  afterEach(() => auth?.close());
+
+  it('when requests are authenticated, they share one keep-alive agent with the cluster CA and still carry the token', async () => {
+    auth = new PooledAuthentication(kubeConfig({ server: 'https://cluster.example:6443', caData: caA }));
+    const first = await authenticate(auth);
+    const second = await authenticate(auth);
+    const agent = first.getAgent() as https.Agent & { options: { keepAlive?: boolean; ca?: Buffer } };
+    assert.ok(agent instanceof https.Agent);
+    assert.equal(second.getAgent(), agent);
+    assert.equal(agent.options.keepAlive, true);
+    assert.equal(String(agent.options.ca), Buffer.from(caA, 'base64').toString());
+    assert.equal(second.getHeaders().Authorization, 'Bearer secret-token');
+  });
+
+  it('when the TLS settings change, a new agent replaces the old one', async () => {
+    const config = kubeConfig({ server: 'https://cluster.example:6443', caData: caA });
+    auth = new PooledAuthentication(config);
+    const before = (await authenticate(auth)).getAgent();
+    config.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://cluster.example:6443', caData: caB }],
+      users: [{ name: 'u', token: 'secret-token' }],
+      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+      currentContext: 'ctx',
+    });
+    const after = (await authenticate(auth)).getAgent() as https.Agent & { options: { ca?: Buffer } };
+    assert.notEqual(after, before);
+    assert.equal(String(after.options.ca), Buffer.from(caB, 'base64').toString());
+    assert.equal((await authenticate(auth)).getAgent(), after);
+  });
+
+  it('when the cluster is plain HTTP (skipTLSVerify), the pooled agent is an http one', async () => {
+    auth = new PooledAuthentication(kubeConfig({ server: 'http://127.0.0.1:8001', skipTLSVerify: true }));
+    const agent = (await authenticate(auth)).getAgent();
+    assert.ok(agent instanceof http.Agent && !(agent instanceof https.Agent));
+    assert.equal((await authenticate(auth)).getAgent(), agent);
+  });
+
+  it('when the cluster is reached through a proxy, the proxy agent is left as the kubeconfig made it', async () => {
+    auth = new PooledAuthentication(kubeConfig({ server: 'https://cluster.example:6443', proxyUrl: 'http://proxy.example:3128' }));
+    const agent = (await authenticate(auth)).getAgent();
+    assert.ok(agent && agent.constructor !== https.Agent && agent.constructor !== http.Agent, `got ${agent?.constructor.name}`);
+  });
+});
