@@ -121,6 +121,23 @@ describe('Kubernetes objects', () => {
     }
   });
 
+  it('when payloads of mixed sizes are packed, small ones fill the room large ones leave', () => {
+    const KiB = 1024;
+    // In arrival order, each new payload overflows the Secret before it: filling in order would need 3 Secrets.
+    const sizes = [400 * KiB, 700 * KiB, 300 * KiB, 600 * KiB];
+    const jobs = sizes.map((size, i) => ({ name: `job-${i}`, payload: String(i).repeat(size) }));
+    const secrets = packPayloads(batchName, jobs);
+    const total = sizes.reduce((sum, size) => sum + size, 0);
+    assert.equal(secrets.length, Math.ceil(total / MAX_OBJECT_DATA_BYTES));
+    assert.deepEqual(secrets.map((secret) => secret.entries.map((entry) => entry.key)), [['job-0', 'job-3'], ['job-1', 'job-2']]);
+    assert.deepEqual(secrets.map((secret) => secret.secretName), [`${batchName}-payloads-0`, `${batchName}-payloads-1`]);
+    for (const secret of secrets) assert.ok(secret.entries.reduce((sum, entry) => sum + entry.value.length, 0) <= MAX_OBJECT_DATA_BYTES);
+    for (const [i, job] of jobs.entries()) {
+      const entry = secrets.flatMap((secret) => secret.entries).find((candidate) => candidate.key === `job-${i}`);
+      assert.equal(entry?.value.toString('utf8'), job.payload);
+    }
+  });
+
   it('when payloads are packed, each is kept byte for byte, multi-byte characters and all', () => {
     const payload = 'ø'.repeat(1024 * 512); // 1 MiB of UTF-8
     const secrets = packPayloads(batchName, [{ name: 'a', payload }, { name: 'b', payload: '' }, { name: 'c', payload: '{"x":1}' }]);

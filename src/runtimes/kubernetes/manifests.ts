@@ -42,22 +42,24 @@ export function batchRecordObject(settings: ClusterSettings, batch: BatchRecord,
 }
 
 /**
- * Packs payloads in order into as few Secrets as the size limit allows (each job's key is its name).
- * A payload is at most 1 MiB, so each always fits an empty Secret.
+ * Packs payloads into as few Secrets as the size limit lets it find (each job's key is its name): first fit,
+ * largest payload first, so that small payloads fill the room large ones leave. A payload is at most
+ * 1 MiB, so each always fits an empty Secret. Within a Secret, keys keep the batch's order.
  */
 export function packPayloads(batchName: string, jobs: ReadonlyArray<{ name: string; payload: string }>): Array<{ secretName: string; entries: Array<{ key: string; value: Buffer }> }> {
-  const secrets: Array<{ secretName: string; entries: Array<{ key: string; value: Buffer }>; bytes: number }> = [];
-  for (const job of jobs) {
-    const value = Buffer.from(job.payload, 'utf8');
-    let last = secrets.at(-1);
-    if (!last || last.bytes + value.length > MAX_OBJECT_DATA_BYTES) {
-      last = { secretName: `${batchName}-payloads-${secrets.length}`, entries: [], bytes: 0 };
-      secrets.push(last);
-    }
-    last.entries.push({ key: job.name, value });
-    last.bytes += value.length;
+  const items = jobs.map((job, index) => ({ index, key: job.name, value: Buffer.from(job.payload, 'utf8') }));
+  const bySizeDescending = [...items].sort((a, b) => b.value.length - a.value.length || a.index - b.index);
+  const bins: Array<{ items: typeof items; free: number }> = [];
+  for (const item of bySizeDescending) {
+    let bin = bins.find((candidate) => candidate.free >= item.value.length);
+    if (!bin) bins.push((bin = { items: [], free: MAX_OBJECT_DATA_BYTES }));
+    bin.items.push(item);
+    bin.free -= item.value.length;
   }
-  return secrets.map(({ secretName, entries }) => ({ secretName, entries }));
+  // Secrets numbered in the order of their first job, entries in batch order: the same batch always packs the same way.
+  for (const bin of bins) bin.items.sort((a, b) => a.index - b.index);
+  bins.sort((a, b) => a.items[0]!.index - b.items[0]!.index);
+  return bins.map((bin, i) => ({ secretName: `${batchName}-payloads-${i}`, entries: bin.items.map(({ key, value }) => ({ key, value })) }));
 }
 
 export function payloadSecretObject(
