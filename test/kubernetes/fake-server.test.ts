@@ -46,6 +46,22 @@ describe('the fake Kubernetes API server', () => {
     assert.equal(missing.body.message, 'jobs.batch "nope" not found');
   });
 
+  it('when a create would go over a ResourceQuota object count, answers 403 Forbidden as the quota admission does', async () => {
+    await core.createNamespacedResourceQuota({ namespace, body: { metadata: { name: 'small' }, spec: { hard: { 'count/jobs.batch': '1', configmaps: '2' } } } });
+    const job = { metadata: { name: 'a' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } };
+    await batch.createNamespacedJob({ namespace, body: job });
+    const over = await failure(batch.createNamespacedJob({ namespace, body: { ...job, metadata: { name: 'b' } } }));
+    assert.equal(over.code, 403);
+    assert.equal(over.body.reason, 'Forbidden');
+    assert.equal(over.body.message, 'jobs.batch "b" is forbidden: exceeded quota: small, requested: count/jobs.batch=1, used: count/jobs.batch=1, limited: count/jobs.batch=1');
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('one') });
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('two') });
+    assert.equal((await failure(core.createNamespacedConfigMap({ namespace, body: aConfigMap('three') }))).code, 403);
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'unlimited' }, data: {} } });
+    await core.deleteNamespacedResourceQuota({ name: 'small', namespace });
+    await batch.createNamespacedJob({ namespace, body: { ...job, metadata: { name: 'b' } } });
+  });
+
   it('when a Secret holds more than 1 MiB or a name is invalid, answers 422 Invalid', async () => {
     const big = await failure(core.createNamespacedSecret({ namespace, body: { metadata: { name: 's' }, data: { a: Buffer.alloc(1024 * 1024 + 1).toString('base64') } } }));
     assert.equal(big.code, 422);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Secret } from 'kubernetes-models/v1/Secret';
@@ -202,6 +203,42 @@ describe('the Kubernetes runtime against a fake API server', function () {
     const failed = fake.requests.filter((r) => r.status >= 429);
     assert.deepEqual(failed.map((r) => `${r.verb} ${r.resource} ${r.status}`).sort(), ['create configmaps 500', 'create jobs 429', 'create jobs 503', 'create secrets 429']);
     assert.equal((await t.request.get(`/api/v1/batches/${body.name}`).expect(200)).body.jobStatuses.length, 2);
+  });
+
+  it('when the namespace quota allows no more Jobs, the rest wait saying why and are created once it does', async () => {
+    t = await startKubeTestService(fake);
+    const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
+    await core.createNamespacedResourceQuota({ namespace: NAMESPACE, body: { metadata: { name: 'jobs' }, spec: { hard: { 'count/jobs.batch': '2' } } } });
+    const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [{ payload: 'a' }, { payload: 'b' }, { payload: 'c' }] }).expect(200);
+    const batch = await waitFor(
+      async () => (await t!.request.get(`/api/v1/batches/${body.name}`).expect(200)).body,
+      (b) => b.jobStatuses.filter((j: JobStatusView) => /resource quota/.test(j.message ?? '')).length === 1,
+    );
+    assert.equal(fake.count('jobs', NAMESPACE), 2);
+    const refused = fake.requests.filter((r) => r.verb === 'create' && r.resource === 'jobs' && r.status === 403);
+    assert.ok(refused.length >= 1);
+    const waiting = batch.jobStatuses.find((j: JobStatusView) => j.message);
+    assert.equal(waiting.status, 'Waiting');
+    assert.doesNotMatch(waiting.message, /count\/jobs\.batch|forbidden/, "the cluster's own text stays in the log");
+
+    await core.deleteNamespacedResourceQuota({ name: 'jobs', namespace: NAMESPACE });
+    const created = await jobCreated(waiting.name);
+    assert.equal(created.metadata.name, waiting.name);
+    const after = await jobUntil(waiting.name, (j) => j.message === undefined);
+    const other = batch.jobStatuses.find((j: JobStatusView) => !j.message);
+    assert.equal(after.status, (await job(other.name)).status, 'like the jobs whose Jobs were created at once');
+    assert.equal(fake.count('jobs', NAMESPACE), 3);
+  });
+
+  it('when the quota allows no more Secrets, the batch is refused with 503 and nothing of it stays', async () => {
+    t = await startKubeTestService(fake);
+    const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
+    await core.createNamespacedResourceQuota({ namespace: NAMESPACE, body: { metadata: { name: 'secrets' }, spec: { hard: { secrets: '0' } } } });
+    const refused = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [{ payload: 'a' }] }).expect(503);
+    assert.match(refused.body.message, /resource quota is used up/);
+    assert.doesNotMatch(refused.body.message, /forbidden|secrets=/);
+    await waitFor(async () => fake.count('configmaps', NAMESPACE), (n) => n === 0);
+    assert.equal(fake.count('jobs', NAMESPACE), 0);
   });
 
   it('when the watch history expires (410) or the connection drops, the runtime lists again and keeps up', async () => {

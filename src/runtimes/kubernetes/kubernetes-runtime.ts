@@ -8,7 +8,7 @@ import { attemptOf, deriveJobRecord } from './job-state.js';
 import { ANNOTATIONS, componentSelector, LABELS } from './labels.js';
 import { batchRecordObject, type ClusterSettings, jobObject, MAX_OBJECT_DATA_BYTES, ownerReference, packPayloads, type PayloadRef, payloadSecretObject } from './manifests.js';
 import { decodeBatchRecord, encodeBatchRecord, waitingRecord } from './record-codec.js';
-import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
+import { isQuotaExceeded, type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
 import { makePooledApiClient, PooledAuthentication } from './connections.js';
 import { Tracker } from './tracker.js';
@@ -45,6 +45,7 @@ interface JobEntry {
 }
 
 const RECORD_KEY = 'batch.json.gz';
+const WAITING_FOR_QUOTA = "the namespace's resource quota allows no more Jobs now; the Job is created as soon as it does";
 
 /**
  * Runs each job as a `batch/v1` Job. State lives in the cluster: a batch record (a ConfigMap
@@ -229,7 +230,11 @@ export class KubernetesRuntime implements Runtime {
     if (entry.creating) return entry.creating;
     const { settings } = this.options;
     const body = jobObject({ settings, job: entry.base, batchType: entry.batch.batch.type, owner: entry.batch.owner, payload: entry.payload, stoppedAt });
-    entry.creating = this.limiter.run(() => this.createIgnoringExisting(this.backgroundRetry, () => this.batchApi.createNamespacedJob({ namespace: settings.namespace, body }), () => this.closed || entry.batch.removed))
+    const createJob = () => this.batchApi.createNamespacedJob({ namespace: settings.namespace, body }).catch((error: unknown) => {
+      if (isQuotaExceeded(error)) this.waitForQuota(entry);
+      throw error;
+    });
+    entry.creating = this.limiter.run(() => this.createIgnoringExisting(this.backgroundRetry, createJob, () => this.closed || entry.batch.removed))
       .catch((error: unknown) => {
         if (this.closed || entry.batch.removed) return;
         this.options.logger.error('the cluster refused a Job', { jobName: name, status: statusOf(error) });
@@ -240,6 +245,13 @@ export class KubernetesRuntime implements Runtime {
         entry.creating = undefined;
       });
     return entry.creating;
+  }
+
+  /** Says why a job stays Waiting while the namespace's quota allows no more Jobs; its Job's first event clears it. */
+  private waitForQuota(entry: JobEntry): void {
+    if (entry.current.status !== 'Waiting' || entry.current.message === WAITING_FOR_QUOTA) return;
+    entry.current = { ...entry.current, message: WAITING_FOR_QUOTA, updated: this.now().toISOString() };
+    this.report(entry);
   }
 
   private async createIgnoringExisting(policy: RetryPolicy, call: () => Promise<unknown>, stopped?: () => boolean): Promise<void> {

@@ -19,6 +19,14 @@ export function statusOf(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
 }
 
+/**
+ * A 403 from the ResourceQuota admission ("exceeded quota: …"). It clears once objects are deleted or
+ * the quota is raised, so it is retried like a 429, not taken as a refusal.
+ */
+export function isQuotaExceeded(error: unknown): boolean {
+  return error instanceof ApiException && error.code === 403 && /exceeded quota/i.test(String(error.body ?? ''));
+}
+
 function retryAfterMs(error: unknown): number | undefined {
   if (!(error instanceof ApiException)) return undefined;
   const header = Object.entries(error.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
@@ -29,11 +37,11 @@ function retryAfterMs(error: unknown): number | undefined {
 function retriable(error: unknown): boolean {
   const code = statusOf(error);
   if (code === undefined) return !(error instanceof ApiError);
-  return code === 429 || code >= 500;
+  return code === 429 || code >= 500 || isQuotaExceeded(error);
 }
 
 /**
- * Calls `call` until it succeeds, retrying 429 (after its Retry-After) and 5xx or lost
+ * Calls `call` until it succeeds, retrying 429 (after its Retry-After), 5xx, an exceeded quota or lost
  * connections (with capped exponential backoff). Other errors are thrown at once.
  */
 export async function withRetry<T>(policy: RetryPolicy, call: () => Promise<T>, stopped: () => boolean = () => false): Promise<T> {
@@ -61,6 +69,7 @@ export async function withRetry<T>(policy: RetryPolicy, call: () => Promise<T>, 
 export function toApiError(error: unknown, doing: string): ApiError {
   if (error instanceof ApiError) return error;
   const code = statusOf(error);
+  if (isQuotaExceeded(error)) return ApiError.unavailable(`the namespace's resource quota is used up, so the cluster could not ${doing} now; try again later`);
   if (code === 413 || code === 422) return ApiError.invalid(`the cluster refused to ${doing}: the objects would be too large or invalid`);
   return ApiError.unavailable(`the cluster could not ${doing} now; try again`);
 }

@@ -17,7 +17,18 @@ export const RESOURCES: Record<string, ResourceInfo> = {
   pods: { resource: 'pods', group: '', version: 'v1', kind: 'Pod', hasStatus: true, defaultPropagation: 'Background' },
   events: { resource: 'events', group: '', version: 'v1', kind: 'Event', hasStatus: false, defaultPropagation: 'Background' },
   jobs: { resource: 'jobs', group: 'batch', version: 'v1', kind: 'Job', hasStatus: true, defaultPropagation: 'Orphan' },
+  resourcequotas: { resource: 'resourcequotas', group: '', version: 'v1', kind: 'ResourceQuota', hasStatus: true, defaultPropagation: 'Background' },
 };
+
+/**
+ * The object-count keys a ResourceQuota's `spec.hard` may limit this resource with: `count/jobs.batch`,
+ * `count/secrets`, and the older plain names of core kinds (`secrets`, `configmaps`, `pods`).
+ */
+export function quotaCountKeys(info: ResourceInfo): string[] {
+  const keys = [info.group ? `count/${info.resource}.${info.group}` : `count/${info.resource}`];
+  if (!info.group && ['secrets', 'configmaps', 'pods'].includes(info.resource)) keys.push(info.resource);
+  return keys;
+}
 
 export const MAX_DATA_BYTES = 1024 * 1024;
 

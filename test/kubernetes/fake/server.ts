@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { applyJsonPatch, applyMergePatch, PatchError } from './patch.js';
-import { prepareForCreate, RESOURCES, type ResourceInfo, validate } from './resources.js';
+import { prepareForCreate, quotaCountKeys, RESOURCES, type ResourceInfo, validate } from './resources.js';
 import { parseFieldSelector, parseSelector, SelectorError } from './selectors.js';
-import { alreadyExists, conflict, invalid, notFound, send, sendStatus, statusBody } from './status.js';
+import { alreadyExists, conflict, invalid, notFound, quotaExceeded, send, sendStatus, statusBody } from './status.js';
 import { type Change, type Obj, Store } from './store.js';
 
 export interface RequestLogEntry {
@@ -280,6 +280,8 @@ export class FakeApiServer {
     const causes = validate(route.info, object);
     if (causes.length > 0) return invalid(res, route.info, name, causes);
     if (this.store.get(route.info.resource, route.namespace!, name)) return alreadyExists(res, route.info, name);
+    const overQuota = this.quotaExceeded(route.info, route.namespace!);
+    if (overQuota) return quotaExceeded(res, route.info, name, overQuota);
     delete object.metadata.resourceVersion;
     delete object.metadata.uid;
     const uid = crypto.randomUUID();
@@ -288,6 +290,20 @@ export class FakeApiServer {
     const created = this.store.create(route.info, route.namespace!, object);
     send(res, 201, created);
     if (created.metadata.ownerReferences?.length) setImmediate(() => this.collectIfOrphaned(route.info.resource, route.namespace!, name));
+  }
+
+  /** The first ResourceQuota of the namespace whose object count one more create would exceed. */
+  private quotaExceeded(info: ResourceInfo, namespace: string): { name: string; key: string; used: number; limit: number } | undefined {
+    for (const quota of this.store.list('resourcequotas', namespace)) {
+      for (const key of quotaCountKeys(info)) {
+        const hard = quota.spec?.hard?.[key];
+        if (hard === undefined) continue;
+        const limit = Number(hard);
+        const used = this.store.count(info.resource, namespace);
+        if (used + 1 > limit) return { name: quota.metadata.name, key, used, limit };
+      }
+    }
+    return undefined;
   }
 
   private update(res: ServerResponse, route: Route, body: Obj): void {

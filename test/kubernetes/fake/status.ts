@@ -3,6 +3,7 @@ import type { Cause, ResourceInfo } from './resources.js';
 
 const REASONS: Record<number, string> = {
   400: 'BadRequest',
+  403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
   409: 'AlreadyExists',
@@ -52,6 +53,15 @@ export function alreadyExists(res: ServerResponse, info: ResourceInfo, name: str
 
 export function conflict(res: ServerResponse, info: ResourceInfo, name: string): void {
   sendStatus(res, 409, `Operation cannot be fulfilled on ${qualified(info)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { reason: 'Conflict', details: { name, group: info.group || undefined, kind: info.resource } });
+}
+
+/** What the ResourceQuota admission answers when a create would go over a quota's object count. */
+export function quotaExceeded(res: ServerResponse, info: ResourceInfo, name: string, quota: { name: string; key: string; used: number; limit: number }): void {
+  const { key, used, limit } = quota;
+  sendStatus(res, 403, `${qualified(info)} "${name}" is forbidden: exceeded quota: ${quota.name}, requested: ${key}=1, used: ${key}=${used}, limited: ${key}=${limit}`, {
+    reason: 'Forbidden',
+    details: { name, group: info.group || undefined, kind: info.resource },
+  });
 }
 
 export function invalid(res: ServerResponse, info: ResourceInfo, name: string, causes: Cause[]): void {
