@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { PooledAuthentication } from '../../src/runtimes/kubernetes/connections.js';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CoreV1Api, HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { makePooledApiClient, PooledAuthentication } from '../../src/runtimes/kubernetes/connections.js';
 
 function kubeConfig(cluster: { server: string; caData?: string; skipTLSVerify?: boolean; proxyUrl?: string }, token = 'secret-token'): KubeConfig {
   const config = new KubeConfig();
@@ -67,5 +71,59 @@ describe('pooled connections to the API server', () => {
     auth = new PooledAuthentication(kubeConfig({ server: 'https://cluster.example:6443', proxyUrl: 'http://proxy.example:3128' }));
     const agent = (await authenticate(auth)).getAgent();
     assert.ok(agent && agent.constructor !== https.Agent && agent.constructor !== http.Agent, `got ${agent?.constructor.name}`);
+  });
+
+  describe('over TLS, as to a real API server', () => {
+    let dir: string;
+    let server: https.Server;
+    let handshakes = 0;
+    const seenTokens: string[] = [];
+    /** A self-signed certificate for 127.0.0.1, made with openssl. */
+    const certificate = (name: string) => {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1',
+        '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`)], { stdio: 'ignore' });
+      return { key: readFileSync(path.join(dir, `${name}.key`)), cert: readFileSync(path.join(dir, `${name}.crt`)) };
+    };
+    let serverCert: { key: Buffer; cert: Buffer };
+    let otherCert: { key: Buffer; cert: Buffer };
+
+    before(async () => {
+      dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-tls-'));
+      serverCert = certificate('apiserver');
+      otherCert = certificate('other');
+      server = https.createServer(serverCert, (req, res) => {
+        seenTokens.push(req.headers.authorization ?? '');
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [] }));
+      });
+      server.on('secureConnection', () => handshakes++);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    after(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const clientTrusting = (ca: Buffer) => {
+      const config = kubeConfig({ server: `https://127.0.0.1:${(server.address() as { port: number }).port}`, caData: ca.toString('base64') });
+      auth = new PooledAuthentication(config);
+      return makePooledApiClient(config, auth, CoreV1Api);
+    };
+
+    it('when 20 requests are made, they share one TLS connection and each carries the token', async () => {
+      const core = clientTrusting(serverCert.cert);
+      handshakes = 0;
+      seenTokens.length = 0;
+      for (let i = 0; i < 20; i++) await core.listNamespacedConfigMap({ namespace: 'apps' });
+      assert.equal(handshakes, 1);
+      assert.deepEqual(new Set(seenTokens), new Set(['Bearer secret-token']));
+      assert.equal(seenTokens.length, 20);
+    });
+
+    it("when the server's certificate is not signed by the cluster CA, the request is refused", async () => {
+      const core = clientTrusting(otherCert.cert);
+      await assert.rejects(core.listNamespacedConfigMap({ namespace: 'apps' }), /self-signed certificate|certificate/);
+    });
   });
 });
