@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import supertest from 'supertest';
+import { findMarkedProcesses } from '../../src/runtimes/local/processes.js';
 import { root } from './harness.js';
 
 /** The service as a separate process (`node src/main.ts`), so the test can SIGKILL it. */
@@ -30,3 +33,36 @@ export async function startProcessService(dir: string, env: Record<string, strin
   return { child, port, request: supertest.agent(`http://127.0.0.1:${port}`) };
 }
 
+
+/**
+ * A temporary folder holding a component file and the service's data, and every service process started on
+ * it. `cleanUp` kills what is left (the services and any job process group they marked) and removes the folder.
+ */
+export class ProcessServiceFixture {
+  readonly dir: string;
+  private readonly children: ChildProcess[] = [];
+
+  constructor(name: string, component: object) {
+    this.dir = mkdtempSync(path.join(tmpdir(), `job-scheduler-${name}-`));
+    writeFileSync(path.join(this.dir, 'component.yaml'), JSON.stringify(component));
+  }
+
+  async start(env: Record<string, string> = {}): ReturnType<typeof startProcessService> {
+    const service = await startProcessService(this.dir, env);
+    this.children.push(service.child);
+    return service;
+  }
+
+  cleanUp(): void {
+    for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const { pgid } of findMarkedProcesses('')) {
+      if (pgid <= 1) continue;
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,33 +1,22 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findMarkedProcesses, isRunning } from '../../src/runtimes/local/processes.js';
 import { aJob, fixtureJob, waitFor } from './harness.js';
-import { startProcessService } from './process-service.js';
+import { ProcessServiceFixture } from './process-service.js';
 
 describe('restart after SIGKILL', function () {
   this.timeout(120_000);
-  let dir: string;
-  const children: ChildProcess[] = [];
+  let fixture: ProcessServiceFixture;
   before(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-restart-'));
-    writeFileSync(path.join(dir, 'component.yaml'), JSON.stringify({
-      name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 3,
-    }));
+    fixture = new ProcessServiceFixture('restart', { name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 3 });
   });
-  after(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const { pgid } of findMarkedProcesses('')) if (pgid > 1) try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.cleanUp());
 
   it('when the service is killed partway through 200 jobs, a new instance ends all of them: none lost, none finished run again, no old process left', async () => {
-    const runs = path.join(dir, 'runs.txt');
+    const runs = path.join(fixture.dir, 'runs.txt');
     writeFileSync(runs, '');
-    const first = await startProcessService(dir);
-    children.push(first.child);
+    const first = await fixture.start();
     // Two jobs outlive the first instance (60 s on their first attempt): the second must end them.
     const jobs = Array.from({ length: 200 }, (_, i) => aJob({ appendTo: runs, sleeps: i < 2 ? [60, 0.05] : [0.05] }));
     const created = await first.request.post('/api/v1/batches').send({ jobScheduleDescriptions: jobs }).expect(200);
@@ -44,8 +33,7 @@ describe('restart after SIGKILL', function () {
     const leftovers = findMarkedProcesses('').filter((p) => isRunning(p.pid));
     assert.ok(leftovers.length >= 2, 'the long jobs outlived the killed instance');
 
-    const second = await startProcessService(dir);
-    children.push(second.child);
+    const second = await fixture.start();
     for (const { pid } of leftovers) assert.equal(isRunning(pid), false, `process ${pid} of the old instance is still running`);
     const after = await waitFor(() => second.request.get(`/api/v1/batches/${batch}`), (r) => r.body.status === 'Succeeded', 90_000);
 

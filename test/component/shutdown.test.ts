@@ -1,30 +1,20 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { findMarkedProcesses, isRunning } from '../../src/runtimes/local/processes.js';
 import type { JobStatusView } from '../../src/core/view.js';
 import { aJob, fixtureJob, waitFor } from './harness.js';
-import { startProcessService } from './process-service.js';
+import { ProcessServiceFixture } from './process-service.js';
 
 describe('graceful shutdown on SIGTERM', function () {
   this.timeout(90_000);
-  let dir: string;
-  const children: ChildProcess[] = [];
+  let fixture: ProcessServiceFixture;
   before(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-shutdown-'));
-    writeFileSync(path.join(dir, 'component.yaml'), JSON.stringify({ name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 2 }));
+    fixture = new ProcessServiceFixture('shutdown', { name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 2 });
   });
-  after(() => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.cleanUp());
 
   it('when SIGTERM arrives mid-request, the request completes, the process exits 0 within the deadline, and a restart resumes the work', async () => {
-    const first = await startProcessService(dir, { JOB_SCHEDULER_SHUTDOWN_SECONDS: '20' });
-    children.push(first.child);
+    const first = await fixture.start({ JOB_SCHEDULER_SHUTDOWN_SECONDS: '20' });
     const running = await first.request.post('/api/v1/jobs').send(aJob({ sleeps: [30, 0] })).expect(200);
     await waitFor(async () => (await first.request.get(`/api/v1/jobs/${running.body.name}`)).body as JobStatusView, (job) => job.status === 'Running');
 
@@ -50,8 +40,7 @@ describe('graceful shutdown on SIGTERM', function () {
     assert.equal(await exited, 0);
     assert.deepEqual(findMarkedProcesses('').filter(({ pid }) => isRunning(pid)), [], 'the running job was ended with the service');
 
-    const second = await startProcessService(dir);
-    children.push(second.child);
+    const second = await fixture.start();
     const resumed = await waitFor(async () => (await second.request.get(`/api/v1/jobs/${running.body.name}`)).body as JobStatusView, (job) => job.status === 'Succeeded', 30_000);
     assert.equal(resumed.podStatuses[0]!.reason, 'Interrupted');
     const batch = await waitFor(async () => (await second.request.get(`/api/v1/batches/${batchName}`)).body, (b) => b.status === 'Succeeded', 30_000);

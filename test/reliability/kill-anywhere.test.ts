@@ -1,35 +1,25 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JobStatusView } from '../../src/core/view.js';
-import { findMarkedProcesses } from '../../src/runtimes/local/processes.js';
 import { aJob, fixtureJob, waitFor } from '../component/harness.js';
-import { startProcessService } from '../component/process-service.js';
+import { ProcessServiceFixture } from '../component/process-service.js';
 import { sizes } from './sizes.js';
 
 describe('reliability: killed anywhere', function () {
   this.timeout(0);
-  let dir: string;
-  const children: ChildProcess[] = [];
+  let fixture: ProcessServiceFixture;
   before(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-kill-'));
-    writeFileSync(path.join(dir, 'component.yaml'), JSON.stringify({ name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 30 }));
+    fixture = new ProcessServiceFixture('kill', { name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 30 });
   });
-  after(() => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const { pgid } of findMarkedProcesses('')) if (pgid > 1) try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.cleanUp());
 
   it(`when the service is SIGKILLed at a random moment ${sizes.killRounds} times, every accepted job ends, none is missing, none that succeeded ran again`, async () => {
-    const runs = path.join(dir, 'runs.txt');
+    const runs = path.join(fixture.dir, 'runs.txt');
     writeFileSync(runs, '');
     const accepted = new Map<string, string>(); // job name → batch name
     for (let round = 0; round < sizes.killRounds; round++) {
-      const service = await startProcessService(dir, { JOB_SCHEDULER_MAX_RUNNING: '4' });
-      children.push(service.child);
+      const service = await fixture.start({ JOB_SCHEDULER_MAX_RUNNING: '4' });
       const jobs = Array.from({ length: 15 }, () => aJob({ appendTo: runs, sleeps: [Math.random() * 0.3] }));
       const killAt = Math.random() * 1500;
       const killed = new Promise<void>((resolve) => setTimeout(() => {
@@ -41,8 +31,7 @@ describe('reliability: killed anywhere', function () {
       if (answer?.status === 200) for (const job of answer.body.jobStatuses as JobStatusView[]) accepted.set(job.name, answer.body.name);
       await killed;
     }
-    const last = await startProcessService(dir, { JOB_SCHEDULER_MAX_RUNNING: '8' });
-    children.push(last.child);
+    const last = await fixture.start({ JOB_SCHEDULER_MAX_RUNNING: '8' });
     const batches = [...new Set(accepted.values())];
     const states = new Map<string, JobStatusView>();
     for (const batch of batches) {
