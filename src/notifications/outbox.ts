@@ -34,7 +34,13 @@ export class MemoryOutbox implements Outbox {
   }
 
   pending(limit: number): OutboxEvent[] {
-    return [...this.queue.values()].slice(0, limit);
+    // Only the first few: copying the whole queue on every delivery would cost O(n) each while a receiver catches up.
+    const events: OutboxEvent[] = [];
+    for (const event of this.queue.values()) {
+      if (events.length >= limit) break;
+      events.push(event);
+    }
+    return events;
   }
 
   delivered(id: string): void {

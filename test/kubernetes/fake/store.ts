@@ -64,10 +64,6 @@ export class Store {
     return n;
   }
 
-  all(): Array<{ resource: string; object: Obj }> {
-    return [...this.objects].flatMap(([resource, objects]) => [...objects.values()].map((object) => ({ resource, object: structuredClone(object) })));
-  }
-
   hasUid(namespace: string, uid: string): boolean {
     return this.uids.has(`${namespace}/${uid}`);
   }
