@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import supertest from 'supertest';
-import { findMarkedProcesses } from '../../src/runtimes/local/processes.js';
+import { isRunning } from '../../src/runtimes/local/processes.js';
 import { root } from './harness.js';
 
 /** The service as a separate process (`node src/main.ts`), so the test can SIGKILL it. */
@@ -53,12 +53,40 @@ export class ProcessServiceFixture {
     return service;
   }
 
+  /**
+   * The live job processes this fixture's services started: the fixture job writes its pid beside its payload,
+   * and a pid counts only while its environment still names a payload folder of this fixture (pids are reused).
+   * Nothing else on the machine is looked at.
+   */
+  ownJobProcesses(): number[] {
+    const jobs = path.join(this.dir, 'data', 'jobs');
+    if (!existsSync(jobs)) return [];
+    const mine = `PAYLOAD_PATH=${jobs}${path.sep}`;
+    const pids: number[] = [];
+    for (const job of readdirSync(jobs)) {
+      let text = '';
+      try {
+        text = readFileSync(path.join(jobs, job, 'pids'), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const pid of text.split('\n').filter(Boolean).map(Number)) {
+        try {
+          if (isRunning(pid) && readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').some((entry) => entry.startsWith(mine))) pids.push(pid);
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+    }
+    return pids;
+  }
+
   cleanUp(): void {
     for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const { pgid } of findMarkedProcesses('')) {
-      if (pgid <= 1) continue;
+    // Each job process leads its own group (the runtime starts it detached).
+    for (const pid of this.ownJobProcesses()) {
       try {
-        process.kill(-pgid, 'SIGKILL');
+        process.kill(-pid, 'SIGKILL');
       } catch {
         // already gone
       }

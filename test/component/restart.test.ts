@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { findMarkedProcesses, isRunning } from '../../src/runtimes/local/processes.js';
+import { isRunning } from '../../src/runtimes/local/processes.js';
 import { aJob, fixtureJob, waitFor } from './harness.js';
 import { ProcessServiceFixture } from './process-service.js';
 
@@ -30,11 +30,11 @@ describe('restart after SIGKILL', function () {
     await new Promise((resolve) => first.child.once('exit', resolve));
     const succeededBefore = new Set<string>(before.body.jobStatuses
       .filter((j: { status: string }) => j.status === 'Succeeded').map((j: { name: string }) => j.name));
-    const leftovers = findMarkedProcesses('').filter((p) => isRunning(p.pid));
+    const leftovers = fixture.ownJobProcesses();
     assert.ok(leftovers.length >= 2, 'the long jobs outlived the killed instance');
 
     const second = await fixture.start();
-    for (const { pid } of leftovers) assert.equal(isRunning(pid), false, `process ${pid} of the old instance is still running`);
+    for (const pid of leftovers) assert.equal(isRunning(pid), false, `process ${pid} of the old instance is still running`);
     const after = await waitFor(() => second.request.get(`/api/v1/batches/${batch}`), (r) => r.body.status === 'Succeeded', 90_000);
 
     const runCounts = new Map<string, number>();

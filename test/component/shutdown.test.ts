@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { findMarkedProcesses, isRunning } from '../../src/runtimes/local/processes.js';
 import type { JobStatusView } from '../../src/core/view.js';
 import { aJob, fixtureJob, waitFor } from './harness.js';
 import { ProcessServiceFixture } from './process-service.js';
@@ -38,7 +37,7 @@ describe('graceful shutdown on SIGTERM', function () {
     assert.equal(answered.status, 200, answered.body);
     const batchName = (JSON.parse(answered.body) as { name: string }).name;
     assert.equal(await exited, 0);
-    assert.deepEqual(findMarkedProcesses('').filter(({ pid }) => isRunning(pid)), [], 'the running job was ended with the service');
+    assert.deepEqual(fixture.ownJobProcesses(), [], 'the running job was ended with the service');
 
     const second = await fixture.start();
     const resumed = await waitFor(async () => (await second.request.get(`/api/v1/jobs/${running.body.name}`)).body as JobStatusView, (job) => job.status === 'Succeeded', 30_000);
