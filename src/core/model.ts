@@ -116,6 +116,17 @@ export interface JobRecord {
   /** Failed attempts counted toward backoffLimit. */
   failed: number;
   attempts: Attempt[];
+  /**
+   * What was asked of the job and is not done yet. Kept with the record (written before the signal that
+   * carries it out), so a restart honours a stop or a delete instead of running the job again.
+   */
+  intent?: 'stop' | 'delete';
+  /** Why the service is ending the live attempt on its own: its time ran out, or the service is shutting down. */
+  ending?: 'deadline' | 'shutdown';
+  /** When the live attempt, already sent SIGTERM, gets SIGKILL (ms since the epoch). */
+  killAt?: number;
+  /** When the next attempt may start after a failed one (ms since the epoch). */
+  retryAt?: number;
 }
 
 export interface BatchRecord {

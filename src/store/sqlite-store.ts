@@ -149,14 +149,16 @@ export class SqliteStore implements JobStore {
     }
   }
 
-  flush(): void {
+  flush(): boolean {
     this.flushScheduled = false;
-    if (this.pending.size === 0 || !this.db.open) return;
+    if (!this.db.open) return false;
+    if (this.pending.size === 0) return true;
     const jobs = [...this.pending.values()];
     this.pending.clear();
     this.db.transaction(() => {
       for (const job of jobs) this.statements.updateJob.run(stateText(job), job.name);
     })();
+    return true;
   }
 
   readPayload(jobName: string): string | undefined {

@@ -14,7 +14,8 @@ export interface JobStore {
    * loop; `flush` writes at once (before a process starts, so it can be recognised after a crash).
    */
   saveJob(job: JobRecord): void;
-  flush(): void;
+  /** Writes the pending changes now; false when they could not be written (they stay pending). */
+  flush(): boolean;
   readPayload(jobName: string): string | undefined;
   deleteBatch(batchName: string): void;
   /** A value kept with the data (such as the data directory's instance id). */

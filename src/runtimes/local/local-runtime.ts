@@ -1,13 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Attempt, BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
-import { isTerminal } from '../../core/model.js';
-import { decideAfterFailure, isInFlight } from '../../core/status.js';
+import { ApiError } from '../../core/errors.js';
+import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
+import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
 import type { Logger } from '../../logger.js';
 import type { JobStore } from '../../store/store.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
 import type { JobFiles } from './job-files.js';
-import { ATTEMPT_MARKER, exitCodeOf, findMarkedProcesses, isRunning, signalGroup, startProcess } from './processes.js';
+import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf, signalGroup, startProcess } from './processes.js';
 import { unenforcedNote } from './unenforced.js';
 
 export interface LocalRuntimeOptions {
@@ -21,46 +21,74 @@ export interface LocalRuntimeOptions {
   /** First delay before a retry; it doubles with each failed attempt, up to `maxRetryDelayMs`. */
   retryDelayMs: number;
   maxRetryDelayMs?: number;
+  /** Count an attempt interrupted by the service toward backoffLimit (off by default). */
+  countInterruptions?: boolean;
   logger: Logger;
   now?: () => Date;
 }
 
-/** A job this runtime is carrying: between launch and a terminal status. */
+/** Node cannot arm a timer beyond 2^31-1 ms; a longer wait is a chain of shorter ones (the lifecycle compares times). */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+/** How soon a start whose attempt could not be written is tried again. */
+const STORE_RETRY_MS = 1000;
+
+/** A job this runtime has been told about: its record, its process, its timer, and its queue of events. */
 interface Run {
   job: JobRecord;
   child?: ChildProcess;
-  ending?: 'stop' | 'deadline';
-  deadlineTimer?: NodeJS.Timeout;
-  retryTimer?: NodeJS.Timeout;
-  killTimer?: NodeJS.Timeout;
-  finished: Promise<void>;
-  resolveFinished: () => void;
+  timer?: NodeJS.Timeout;
+  /** Events of one job are handled one at a time, in order: this is the tail of its queue. */
+  tail: Promise<unknown>;
+  /** Resolves when the job may be removed (its deletion was asked and nothing of it runs). */
+  removable?: () => void;
 }
 
 /**
- * Runs each attempt of a job as a child process group on this machine, with the rules of a
- * Kubernetes Job: a deadline over all attempts, retries up to backoffLimit, failurePolicy on
- * exit codes. State lives in the store; a previous instance's processes are found by a marker
- * in their environment and ended when this one opens.
+ * Runs each attempt of a job as a child process group on this machine. What happens to a job is decided by
+ * the core lifecycle (`transition`); this runtime feeds it what it observes (spawn, exit, time) and what is
+ * asked (start, stop, delete, shutdown), and carries out the effects: write, spawn, signal, wake, remove.
  */
 export class LocalRuntime implements Runtime {
   private readonly runs = new Map<string, Run>();
+  private readonly policy: LifecyclePolicy;
+  private readonly now: () => Date;
   private events: RuntimeEvents | undefined;
   private instanceId = '';
+  private syncing: Promise<boolean> | undefined;
+  private closing: Promise<void> | undefined;
   private closed = false;
-  private readonly now: () => Date;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.now = options.now ?? (() => new Date());
+    const max = options.maxRetryDelayMs ?? 60_000;
+    this.policy = {
+      killGraceMs: options.killGraceMs,
+      retryDelayMs: (failed) => Math.min(max, options.retryDelayMs * 2 ** Math.max(0, failed - 1)),
+      note: unenforcedNote,
+      countInterruptions: options.countInterruptions ?? false,
+    };
   }
 
   async open(events: RuntimeEvents): Promise<Snapshot> {
-    const { store } = this.options;
+    const { store, files, logger } = this.options;
     this.instanceId = store.getMeta('instance') ?? randomUUID();
     store.setMeta('instance', this.instanceId);
-    await this.endLeftoverProcesses();
+    await endLeftoverProcesses(`${this.instanceId}/`, this.options.killGraceMs, logger);
     const snapshot = store.load();
-    snapshot.jobs = snapshot.jobs.map((job) => (isInFlight(job.status) ? this.settleInterrupted(job) : job));
+    // A batch whose deletion was asked before the previous instance ended is finished being deleted.
+    const deleting = new Set(snapshot.jobs.filter((job) => job.intent === 'delete').map((job) => job.batchName));
+    for (const name of deleting) {
+      for (const job of snapshot.jobs) if (job.batchName === name) files.remove(job.name);
+      store.deleteBatch(name);
+    }
+    snapshot.batches = snapshot.batches.filter((batch) => !deleting.has(batch.name));
+    snapshot.jobs = snapshot.jobs.filter((job) => !deleting.has(job.batchName)).map((job) => {
+      if (liveAttempt(job) < 0) return job;
+      // Its process ended with the previous instance: an interruption by the service, not the job's failure.
+      const { record } = transition(job, { type: 'lost' }, this.now(), this.policy);
+      store.saveJob(record);
+      return record;
+    });
     store.flush();
     this.events = events;
     return snapshot;
@@ -71,96 +99,164 @@ export class LocalRuntime implements Runtime {
   }
 
   async launch(job: JobRecord): Promise<void> {
-    if (this.closed || this.runs.has(job.name) || isTerminal(job.status)) return;
-    let resolveFinished!: () => void;
-    const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
-    const run: Run = { job, finished, resolveFinished };
-    this.runs.set(job.name, run);
-    this.startAttempt(run);
+    if (this.closing) return;
+    await this.dispatch(this.runOf(job), { type: 'start' });
   }
 
   async stop(job: JobRecord): Promise<void> {
-    const run = this.runs.get(job.name);
-    if (!run) {
-      if (job.status === 'Waiting') this.commitStandalone({ ...job, ...this.endedAt('Stopped'), message: 'stopped before it started' });
-      return;
-    }
-    if (run.ending) return;
-    run.ending = 'stop';
-    if (run.child) {
-      this.commit(run, { ...run.job, status: 'Stopping', updated: this.iso() });
-      this.terminate(run);
-    } else {
-      this.finish(run, 'Stopped', 'stopped');
-    }
+    if (this.closing) throw ApiError.unavailable('the service is shutting down; stop the job again once it is back');
+    const done = await this.dispatch(this.runOf(job), { type: 'stop' });
+    if (!done) throw ApiError.unavailable('the stop could not be recorded because the store cannot write now; try again shortly');
   }
 
   async remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void> {
-    const unfinished = jobs.map((job) => this.runs.get(job.name)).filter((run): run is Run => run !== undefined);
-    for (const run of unfinished) await this.stop(run.job);
-    await Promise.all(unfinished.map((run) => run.finished));
-    for (const job of jobs) this.options.files.remove(job.name);
+    const removable = jobs.map((job) => {
+      const run = this.runOf(job);
+      return new Promise<void>((resolve, reject) => {
+        run.removable = resolve;
+        void this.dispatch(run, { type: 'delete' }).then((done) => {
+          if (!done) reject(ApiError.unavailable('the deletion could not be recorded because the store cannot write now; try again shortly'));
+        });
+      });
+    });
+    await Promise.all(removable);
+    for (const job of jobs) {
+      this.forget(job.name);
+      this.options.files.remove(job.name);
+    }
     this.options.store.deleteBatch(batch.name);
   }
 
-  /** With `terminate`, running processes are killed (their attempts are settled as interrupted at the next open). */
-  async close(options: { terminate?: boolean } = {}): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const run of this.runs.values()) {
-      clearTimeout(run.deadlineTimer);
-      clearTimeout(run.retryTimer);
-      clearTimeout(run.killTimer);
-      if (options.terminate && run.child?.pid !== undefined) signalGroup(run.child.pid, 'SIGKILL');
+  /**
+   * With `terminate`, running attempts get SIGTERM, then SIGKILL after the kill grace period; each is recorded
+   * as interrupted (not failed) and runs again at the next start. Without it, they are left to the next `open`.
+   */
+  close(options: { terminate?: boolean } = {}): Promise<void> {
+    this.closing ??= this.shutDown(options.terminate ?? false);
+    return this.closing;
+  }
+
+  private async shutDown(terminate: boolean): Promise<void> {
+    if (terminate) {
+      const live = [...this.runs.values()].filter((run) => run.child);
+      const exited = live.map((run) => new Promise<void>((resolve) => {
+        if (!run.child || run.child.exitCode !== null || run.child.signalCode !== null) resolve();
+        else run.child.once('exit', () => resolve());
+      }));
+      for (const run of live) void this.dispatch(run, { type: 'shutdown' });
+      await Promise.all(exited);
+      // Let the exits be handled (they are queued behind the shutdown events).
+      await Promise.all(live.map((run) => run.tail));
     }
+    this.closed = true;
+    for (const run of this.runs.values()) clearTimeout(run.timer);
     this.runs.clear();
     this.options.store.close();
   }
 
-  private startAttempt(run: Run): void {
-    const { store, files } = this.options;
-    const now = this.now();
-    const started = run.job.started ?? now.toISOString();
-    const remainingMs = Date.parse(started) + run.job.spec.timeLimitSeconds * 1000 - now.getTime();
-    if (remainingMs <= 0) {
-      this.finish(run, 'Failed', `job ran longer than timeLimitSeconds (${run.job.spec.timeLimitSeconds})`, 'DeadlineExceeded');
-      return;
+  private runOf(job: JobRecord): Run {
+    let run = this.runs.get(job.name);
+    if (!run) {
+      run = { job, tail: Promise.resolve() };
+      this.runs.set(job.name, run);
     }
-    run.deadlineTimer ??= setTimeout(() => this.onDeadline(run), remainingMs);
-    const index = run.job.attempts.length;
-    const attempt: Attempt = {
-      name: `${run.job.name}-${index}`,
-      created: now.toISOString(),
-      startTime: null,
-      endTime: null,
-      exitCode: null,
-      reason: null,
-      replicaStatus: 'Pending',
-    };
-    this.commit(run, {
-      ...run.job,
-      status: 'Active',
-      started,
-      updated: attempt.created,
-      message: unenforcedNote(run.job.spec) ?? null,
-      attempts: [...run.job.attempts, attempt],
-    });
-    // The attempt must be on disk before its process exists, so a crash cannot leave it unseen.
-    store.flush();
+    return run;
+  }
+
+  private forget(name: string): void {
+    const run = this.runs.get(name);
+    if (run) clearTimeout(run.timer);
+    this.runs.delete(name);
+  }
+
+  /** Queues an event for a job; resolves false when its state could not be made durable (nothing was done). */
+  private dispatch(run: Run, event: LifecycleEvent): Promise<boolean> {
+    const handled = run.tail.then(() => this.handle(run, event));
+    run.tail = handled.catch((error: unknown) => this.options.logger.error('job event failed', { jobName: run.job.name, event: event.type, error: String(error) }));
+    return handled;
+  }
+
+  private async handle(run: Run, event: LifecycleEvent): Promise<boolean> {
+    if (this.closed) return false;
+    const previous = run.job;
+    const { record, effects } = transition(previous, event, this.now(), this.policy);
+    if (record !== previous) {
+      run.job = record;
+      this.options.store.saveJob(record);
+    }
+    const syncAt = effects.findIndex((effect) => effect.kind === 'sync');
+    if (syncAt >= 0 && !(await this.sync())) {
+      // Not on disk: act as if the event had not come, and try a start again later.
+      run.job = previous;
+      this.options.store.saveJob(previous);
+      if (event.type === 'start') this.wakeWith(run, this.now().getTime() + STORE_RETRY_MS, { type: 'start' });
+      return false;
+    }
+    for (const effect of effects) this.apply(run, effect);
+    if (record !== previous) this.events?.jobChanged(record);
+    if (record.status === 'Succeeded' || record.status === 'Failed' || record.status === 'Stopped') {
+      if (!record.intent) this.forget(record.name);
+    }
+    return true;
+  }
+
+  private apply(run: Run, effect: Effect): void {
+    switch (effect.kind) {
+      case 'sync':
+        return;
+      case 'spawn':
+        this.spawn(run, effect.attempt);
+        return;
+      case 'signal':
+        if (run.child?.pid !== undefined) signalGroup(run.child.pid, effect.signal);
+        return;
+      case 'wake':
+        this.wakeWith(run, effect.at, { type: 'tick' });
+        return;
+      case 'remove':
+        clearTimeout(run.timer);
+        run.removable?.();
+        return;
+    }
+  }
+
+  /** One timer per job: a later wake replaces the earlier one; a wait longer than a timer allows is chained. */
+  private wakeWith(run: Run, at: number, event: LifecycleEvent): void {
+    clearTimeout(run.timer);
+    const delay = Math.min(LONGEST_TIMER_MS, Math.max(0, at - this.now().getTime()));
+    run.timer = setTimeout(() => {
+      run.timer = undefined;
+      void this.dispatch(run, event);
+    }, delay);
+  }
+
+  /** Writes every change made so far; the changes of one turn of the event loop share one transaction. */
+  private sync(): Promise<boolean> {
+    this.syncing ??= new Promise<boolean>((resolve) => setImmediate(() => {
+      this.syncing = undefined;
+      resolve(this.options.store.flush() !== false);
+    }));
+    return this.syncing;
+  }
+
+  private spawn(run: Run, attempt: number): void {
+    const { store, files } = this.options;
+    const job = run.job;
+    const attemptName = job.attempts[attempt]!.name;
     let child: ChildProcess;
     let logFd: number | undefined;
     try {
-      const dir = files.preparePayload(run.job.name, store.readPayload(run.job.name) ?? '');
-      logFd = files.openLog(run.job.name, index);
+      const dir = files.preparePayload(job.name, store.readPayload(job.name) ?? '');
+      logFd = files.openLog(job.name, attempt);
       child = startProcess({
-        command: run.job.spec.command[0] ?? '',
-        args: [...run.job.spec.command.slice(1), ...run.job.spec.args],
+        command: job.spec.command[0] ?? '',
+        args: [...job.spec.command.slice(1), ...job.spec.args],
         cwd: this.options.workDir,
-        env: this.environment(run.job, dir, attempt.name),
+        env: this.environment(job, dir, attemptName),
         logFd,
       });
     } catch (error) {
-      this.onAttemptEnded(run, { exitCode: null, reason: 'StartError', message: (error as Error).message });
+      void this.dispatch(run, { type: 'exited', exitCode: null, reason: 'StartError', message: (error as Error).message });
       return;
     } finally {
       if (logFd !== undefined) files.closeLog(logFd);
@@ -168,144 +264,22 @@ export class LocalRuntime implements Runtime {
     run.child = child;
     let ended = false;
     child.once('spawn', () => {
-      if (ended || this.closed) return;
-      const at = this.iso();
-      this.updateAttempt(run, { startTime: at, replicaStatus: 'Running' }, run.job.status === 'Stopping' ? 'Stopping' : 'Running');
+      if (!ended) void this.dispatch(run, { type: 'spawned' });
     });
     child.once('error', (error) => {
       if (ended || child.pid !== undefined) return;
       ended = true;
-      this.onAttemptEnded(run, { exitCode: null, reason: 'StartError', message: error.message });
+      run.child = undefined;
+      void this.dispatch(run, { type: 'exited', exitCode: null, reason: 'StartError', message: error.message });
     });
     child.once('exit', (code, signal) => {
       if (ended) return;
       ended = true;
       // The leader is gone; end whatever it left in its group, as a container's end would.
       if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-      this.onAttemptEnded(run, { exitCode: exitCodeOf(code, signal) });
+      if (run.child === child) run.child = undefined;
+      void this.dispatch(run, { type: 'exited', exitCode: exitCodeOf(code, signal) });
     });
-  }
-
-  private onAttemptEnded(run: Run, outcome: { exitCode: number | null; reason?: string; message?: string }): void {
-    if (this.closed) return;
-    clearTimeout(run.killTimer);
-    run.child = undefined;
-    const { exitCode } = outcome;
-    const at = this.iso();
-    if (run.ending === 'stop') {
-      this.updateAttempt(run, { endTime: at, exitCode, reason: 'Stopped', replicaStatus: 'Stopped' });
-      this.finish(run, 'Stopped', 'stopped');
-      return;
-    }
-    if (run.ending === 'deadline') {
-      this.updateAttempt(run, { endTime: at, exitCode, reason: 'DeadlineExceeded', replicaStatus: 'Failed' });
-      this.finish(run, 'Failed', `job ran longer than timeLimitSeconds (${run.job.spec.timeLimitSeconds})`, 'DeadlineExceeded');
-      return;
-    }
-    if (exitCode === 0) {
-      this.updateAttempt(run, { endTime: at, exitCode, reason: 'Completed', replicaStatus: 'Succeeded' });
-      this.finish(run, 'Succeeded', null);
-      return;
-    }
-    const { spec, failed } = run.job;
-    const decision = decideAfterFailure(spec.failurePolicy, spec.backoffLimit, failed, exitCode);
-    this.updateAttempt(run, { endTime: at, exitCode, reason: outcome.reason ?? 'Error', replicaStatus: 'Failed', counted: decision.counted });
-    const failedNow = failed + (decision.counted ? 1 : 0);
-    if (decision.action === 'fail') {
-      const detail = outcome.message ? `${decision.message}: ${outcome.message}` : decision.message;
-      this.finish(run, 'Failed', detail, decision.reason, failedNow);
-      return;
-    }
-    this.commit(run, { ...run.job, status: 'Active', failed: failedNow, updated: at, message: outcome.message ?? run.job.message });
-    run.retryTimer = setTimeout(() => {
-      run.retryTimer = undefined;
-      if (!this.closed && !run.ending) this.startAttempt(run);
-    }, this.retryDelay(run.job.attempts.length));
-  }
-
-  private onDeadline(run: Run): void {
-    run.deadlineTimer = undefined;
-    if (run.ending) return;
-    run.ending = 'deadline';
-    if (run.child) this.terminate(run);
-    else this.finish(run, 'Failed', `job ran longer than timeLimitSeconds (${run.job.spec.timeLimitSeconds})`, 'DeadlineExceeded');
-  }
-
-  /** TERM to the whole group, then KILL once the grace period is over. */
-  private terminate(run: Run): void {
-    const pid = run.child?.pid;
-    if (pid === undefined) return;
-    signalGroup(pid, 'SIGTERM');
-    run.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.options.killGraceMs);
-  }
-
-  private finish(run: Run, status: 'Succeeded' | 'Failed' | 'Stopped', message: string | null, reason?: string, failed = run.job.failed): void {
-    clearTimeout(run.deadlineTimer);
-    clearTimeout(run.retryTimer);
-    clearTimeout(run.killTimer);
-    const note = unenforcedNote(run.job.spec);
-    const text = [reason, message, note].filter(Boolean).join(': ') || null;
-    this.commit(run, { ...run.job, ...this.endedAt(status), failed, message: status === 'Succeeded' ? note ?? null : text });
-    this.runs.delete(run.job.name);
-    run.resolveFinished();
-  }
-
-  private updateAttempt(run: Run, change: Partial<Attempt>, status = run.job.status): void {
-    const attempts = [...run.job.attempts];
-    const last = attempts.length - 1;
-    attempts[last] = { ...attempts[last]!, ...change };
-    this.commit(run, { ...run.job, status, attempts, updated: this.iso() });
-  }
-
-  private commit(run: Run, job: JobRecord): void {
-    run.job = job;
-    this.commitStandalone(job);
-  }
-
-  private commitStandalone(job: JobRecord): void {
-    this.options.store.saveJob(job);
-    this.events?.jobChanged(job);
-  }
-
-  /** An in-flight job whose process ended with the previous instance: count it, then retry or fail. */
-  private settleInterrupted(job: JobRecord): JobRecord {
-    const at = this.iso();
-    const attempts = job.attempts.map((attempt): Attempt => (attempt.replicaStatus === 'Pending' || attempt.replicaStatus === 'Running')
-      ? { ...attempt, endTime: at, reason: 'Interrupted', replicaStatus: job.status === 'Stopping' ? 'Stopped' : 'Failed' }
-      : attempt);
-    const interrupted = attempts.some((attempt, i) => attempt !== job.attempts[i]);
-    let settled: JobRecord;
-    if (job.status === 'Stopping') {
-      settled = { ...job, attempts, status: 'Stopped', ended: at, updated: at, message: 'stopped' };
-    } else if (!interrupted) {
-      settled = { ...job, status: 'Active', updated: at };
-    } else {
-      const decision = decideAfterFailure(job.spec.failurePolicy, job.spec.backoffLimit, job.failed, null);
-      const failed = job.failed + 1;
-      const message = 'the attempt was interrupted: its process ended with the previous instance of the scheduler';
-      attempts[attempts.length - 1] = { ...attempts[attempts.length - 1]!, counted: true };
-      settled = decision.action === 'fail'
-        ? { ...job, attempts, failed, status: 'Failed', ended: at, updated: at, message: `${decision.reason}: ${decision.message}: ${message}` }
-        : { ...job, attempts, failed, status: 'Active', updated: at, message };
-    }
-    this.options.store.saveJob(settled);
-    return settled;
-  }
-
-  /** Ends every process a previous instance on this data directory started. */
-  private async endLeftoverProcesses(): Promise<void> {
-    const leftovers = findMarkedProcesses(`${this.instanceId}/`);
-    if (leftovers.length === 0) return;
-    this.options.logger.warn('ending processes left by a previous instance', { count: leftovers.length });
-    const groups = new Set(leftovers.map((p) => p.pgid));
-    for (const pgid of groups) signalGroup(pgid, 'SIGTERM');
-    for (const { pid } of leftovers) if (!groups.has(pid)) signalGroup(pid, 'SIGTERM');
-    const deadline = Date.now() + this.options.killGraceMs;
-    while (leftovers.some((p) => isRunning(p.pid)) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
-    for (const { pid } of leftovers) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
   }
 
   private environment(job: JobRecord, payloadDir: string, attemptName: string): Record<string, string> {
@@ -320,19 +294,4 @@ export class LocalRuntime implements Runtime {
     if (job.jobId !== undefined) env.JOB_ID = job.jobId;
     return env;
   }
-
-  private retryDelay(attempts: number): number {
-    const max = this.options.maxRetryDelayMs ?? 60_000;
-    return Math.min(max, this.options.retryDelayMs * 2 ** Math.max(0, attempts - 1));
-  }
-
-  private endedAt(status: JobRecord['status']): Pick<JobRecord, 'status' | 'ended' | 'updated'> {
-    const at = this.iso();
-    return { status, ended: at, updated: at };
-  }
-
-  private iso(): string {
-    return this.now().toISOString();
-  }
 }
-

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { Logger } from '../../logger.js';
 
 /** Names the attempt a process belongs to, in its environment, so a later instance can find it. */
 export const ATTEMPT_MARKER = 'JOB_SCHEDULER_ATTEMPT';
@@ -104,4 +105,23 @@ export function isRunning(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Ends every process a previous instance on this data directory started (found by the marker prefix that
+ * names that instance): SIGTERM to each group, then SIGKILL to what is left after the grace period.
+ */
+export async function endLeftoverProcesses(prefix: string, graceMs: number, logger: Logger): Promise<void> {
+  const leftovers = findMarkedProcesses(prefix);
+  if (leftovers.length === 0) return;
+  logger.warn('ending processes left by a previous instance', { count: leftovers.length });
+  const groups = new Set(leftovers.map((p) => p.pgid));
+  for (const pgid of groups) signalGroup(pgid, 'SIGTERM');
+  for (const { pid } of leftovers) if (!groups.has(pid)) signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (leftovers.some((p) => isRunning(p.pid)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
+  for (const { pid } of leftovers) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
 }

@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict';
+import { type Effect, INTERRUPTED_MESSAGE, type LifecycleEvent, type LifecyclePolicy, transition } from '../../src/core/lifecycle.js';
+import { mergeJobSpec } from '../../src/core/merge.js';
+import type { Attempt, JobRecord } from '../../src/core/model.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+const at = (seconds: number) => new Date(T0 + seconds * 1000);
+const policy: LifecyclePolicy = { killGraceMs: 10_000, retryDelayMs: (failed) => 1000 * 2 ** (failed - 1) };
+
+function attempt(index: number, change: Partial<Attempt> = {}): Attempt {
+  return { name: `job-${index}`, created: at(0).toISOString(), startTime: null, endTime: null, exitCode: null, reason: null, replicaStatus: 'Pending', ...change };
+}
+
+function aRecord(change: Partial<JobRecord> = {}, settings: Parameters<typeof mergeJobSpec>[0] = {}): JobRecord {
+  return {
+    name: 'job', batchName: 'batch', index: 0, spec: mergeJobSpec({ timeLimitSeconds: 100, ...settings }),
+    status: 'Waiting', created: at(0).toISOString(), started: null, ended: null, updated: at(0).toISOString(),
+    message: null, failed: 0, attempts: [], ...change,
+  };
+}
+
+const started = { started: at(0).toISOString() };
+const running = attempt(0, { startTime: at(0).toISOString(), replicaStatus: 'Running' });
+/** Every state a job can be in, as the lifecycle sees it. */
+const STATES: Record<string, JobRecord> = {
+  waiting: aRecord(),
+  'active, attempt pending': aRecord({ ...started, status: 'Active', attempts: [attempt(0)] }),
+  'active, waiting to retry': aRecord({ ...started, status: 'Active', failed: 1, retryAt: T0 + 5000, attempts: [attempt(0, { replicaStatus: 'Failed', exitCode: 1, endTime: at(1).toISOString() })] }, { backoffLimit: 3 }),
+  running: aRecord({ ...started, status: 'Running', attempts: [running] }),
+  'running, deadline passed': aRecord({ ...started, status: 'Running', ending: 'deadline', killAt: T0 + 110_000, attempts: [running] }),
+  'running, shutting down': aRecord({ ...started, status: 'Running', ending: 'shutdown', killAt: T0 + 20_000, attempts: [running] }),
+  'stopping (stop)': aRecord({ ...started, status: 'Stopping', intent: 'stop', killAt: T0 + 20_000, attempts: [running] }),
+  'stopping (delete)': aRecord({ ...started, status: 'Stopping', intent: 'delete', killAt: T0 + 20_000, attempts: [running] }),
+  succeeded: aRecord({ ...started, status: 'Succeeded', ended: at(2).toISOString(), attempts: [attempt(0, { replicaStatus: 'Succeeded', exitCode: 0 })] }),
+  failed: aRecord({ ...started, status: 'Failed', failed: 1, ended: at(2).toISOString(), attempts: [attempt(0, { replicaStatus: 'Failed', exitCode: 1 })] }),
+  stopped: aRecord({ status: 'Stopped', ended: at(2).toISOString() }),
+};
+
+const EVENTS: Record<string, LifecycleEvent> = {
+  start: { type: 'start' },
+  spawned: { type: 'spawned' },
+  'exited 0': { type: 'exited', exitCode: 0 },
+  'exited 1': { type: 'exited', exitCode: 1 },
+  lost: { type: 'lost' },
+  tick: { type: 'tick' },
+  stop: { type: 'stop' },
+  delete: { type: 'delete' },
+  shutdown: { type: 'shutdown' },
+};
+
+interface Expected {
+  status?: JobRecord['status'];
+  /** The effects' kinds (and signal names) in order. */
+  effects?: string[];
+  /** The last attempt's replicaStatus/reason after the event. */
+  attempt?: string;
+  failed?: number;
+  intent?: JobRecord['intent'];
+  unchanged?: true;
+}
+
+const same: Expected = { unchanged: true, effects: [] };
+/** What each event does in each state, at 3 s after the start (deadline at 100 s). */
+const TABLE: Record<string, Record<string, Expected>> = {
+  waiting: {
+    start: { status: 'Active', effects: ['sync', 'spawn', 'wake'], attempt: 'Pending' },
+    spawned: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, shutdown: same,
+    stop: { status: 'Stopped', effects: ['sync'] },
+    delete: { status: 'Waiting', intent: 'delete', effects: ['sync', 'remove'] },
+  },
+  'active, attempt pending': {
+    start: same,
+    spawned: { status: 'Running', effects: [], attempt: 'Running' },
+    'exited 0': { status: 'Succeeded', effects: [], attempt: 'Succeeded/Completed' },
+    'exited 1': { status: 'Failed', effects: [], attempt: 'Failed/Error', failed: 1 },
+    lost: { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
+    tick: { unchanged: true, effects: ['wake'] },
+    stop: { status: 'Stopping', intent: 'stop', effects: ['sync', 'signal:SIGTERM', 'wake'] },
+    delete: { status: 'Stopping', intent: 'delete', effects: ['sync', 'signal:SIGTERM', 'wake'] },
+    shutdown: { status: 'Active', effects: ['signal:SIGTERM', 'wake'] },
+  },
+  'active, waiting to retry': {
+    start: { unchanged: true, effects: ['wake'] },
+    spawned: same, 'exited 0': same, 'exited 1': same, lost: same, shutdown: same,
+    tick: { unchanged: true, effects: ['wake'] },
+    stop: { status: 'Stopped', effects: ['sync'] },
+    delete: { status: 'Active', intent: 'delete', effects: ['sync', 'remove'] },
+  },
+  running: {
+    start: same, spawned: same,
+    'exited 0': { status: 'Succeeded', effects: [], attempt: 'Succeeded/Completed' },
+    'exited 1': { status: 'Failed', effects: [], attempt: 'Failed/Error', failed: 1 },
+    lost: { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
+    tick: { unchanged: true, effects: ['wake'] },
+    stop: { status: 'Stopping', intent: 'stop', effects: ['sync', 'signal:SIGTERM', 'wake'] },
+    delete: { status: 'Stopping', intent: 'delete', effects: ['sync', 'signal:SIGTERM', 'wake'] },
+    shutdown: { status: 'Running', effects: ['signal:SIGTERM', 'wake'] },
+  },
+  'running, deadline passed': {
+    start: same, spawned: same,
+    'exited 0': { status: 'Failed', effects: [], attempt: 'Failed/DeadlineExceeded' },
+    'exited 1': { status: 'Failed', effects: [], attempt: 'Failed/DeadlineExceeded' },
+    lost: { status: 'Failed', effects: [], attempt: 'Failed/Interrupted' },
+    tick: { unchanged: true, effects: ['wake'] },
+    stop: { status: 'Stopping', intent: 'stop', effects: ['sync', 'signal:SIGTERM', 'wake'] },
+    delete: { status: 'Stopping', intent: 'delete', effects: ['sync'] },
+    shutdown: same,
+  },
+  'running, shutting down': {
+    start: same, spawned: same,
+    'exited 0': { status: 'Succeeded', effects: [], attempt: 'Succeeded/Completed' },
+    'exited 1': { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
+    lost: { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
+    tick: { unchanged: true, effects: ['wake'] },
+    stop: { status: 'Stopping', intent: 'stop', effects: ['sync', 'signal:SIGTERM', 'wake'] },
+    delete: { status: 'Stopping', intent: 'delete', effects: ['sync'] },
+    shutdown: same,
+  },
+  'stopping (stop)': {
+    start: same, spawned: same, stop: same, shutdown: same,
+    'exited 0': { status: 'Stopped', effects: [], attempt: 'Stopped/Stopped' },
+    'exited 1': { status: 'Stopped', effects: [], attempt: 'Stopped/Stopped' },
+    lost: { status: 'Stopped', effects: [], attempt: 'Failed/Interrupted' },
+    tick: { unchanged: true, effects: ['wake'] },
+    delete: { status: 'Stopping', intent: 'delete', effects: ['sync'] },
+  },
+  'stopping (delete)': {
+    start: same, spawned: same, stop: same, shutdown: same, delete: same,
+    'exited 0': { status: 'Stopped', intent: 'delete', effects: ['remove'], attempt: 'Stopped/Stopped' },
+    'exited 1': { status: 'Stopped', intent: 'delete', effects: ['remove'], attempt: 'Stopped/Stopped' },
+    lost: { status: 'Stopped', intent: 'delete', effects: ['remove'], attempt: 'Failed/Interrupted' },
+    tick: { unchanged: true, effects: ['wake'] },
+  },
+  succeeded: {
+    start: same, spawned: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
+    delete: { status: 'Succeeded', intent: 'delete', effects: ['sync', 'remove'] },
+  },
+  failed: {
+    start: same, spawned: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
+    delete: { status: 'Failed', intent: 'delete', effects: ['sync', 'remove'] },
+  },
+  stopped: {
+    start: same, spawned: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
+    delete: { status: 'Stopped', intent: 'delete', effects: ['sync', 'remove'] },
+  },
+};
+
+function kinds(effects: Effect[]): string[] {
+  return effects.map((effect) => (effect.kind === 'signal' ? `signal:${effect.signal}` : effect.kind));
+}
+
+describe('job lifecycle', () => {
+  it('the table names every (state, event) pair', () => {
+    for (const state of Object.keys(STATES)) {
+      for (const event of Object.keys(EVENTS)) assert.ok(TABLE[state]?.[event], `no row for ${state} × ${event}`);
+    }
+  });
+
+  for (const [state, row] of Object.entries(TABLE)) {
+    for (const [eventName, expected] of Object.entries(row)) {
+      it(`${state} × ${eventName}`, () => {
+        const before = STATES[state]!;
+        const { record, effects } = transition(before, EVENTS[eventName]!, at(3), policy);
+        if (expected.unchanged) assert.equal(record, before, 'the record is the same object');
+        if (expected.effects) assert.deepEqual(kinds(effects), expected.effects);
+        if (expected.status) assert.equal(record.status, expected.status);
+        if (expected.failed !== undefined) assert.equal(record.failed, expected.failed);
+        if ('intent' in expected) assert.equal(record.intent, expected.intent);
+        if (expected.attempt) {
+          const last = record.attempts.at(-1)!;
+          const [replicaStatus, reason] = expected.attempt.split('/');
+          assert.equal(last.replicaStatus, replicaStatus);
+          if (reason) assert.equal(last.reason, reason);
+        }
+        if (['Succeeded', 'Failed', 'Stopped'].includes(record.status) && record.status !== before.status) {
+          assert.equal(record.ended, at(3).toISOString());
+          assert.equal(record.killAt, undefined);
+        }
+      });
+    }
+  }
+
+  describe('time is an input', () => {
+    it('when timeLimitSeconds is a year, the job is not failed at its start, and its wake is its deadline a year ahead', () => {
+      const job = aRecord({}, { timeLimitSeconds: 31_536_000 });
+      const { record, effects } = transition(job, { type: 'start' }, at(0), policy);
+      assert.equal(record.status, 'Active');
+      assert.deepEqual(effects.at(-1), { kind: 'wake', at: T0 + 31_536_000_000 });
+      const later = transition(transition(record, { type: 'spawned' }, at(1), policy).record, { type: 'tick' }, at(2_147_484), policy);
+      assert.equal(later.record.status, 'Running', 'a tick past 2^31 ms changes nothing before the deadline');
+      const due = transition(later.record, { type: 'tick' }, at(31_536_000), policy);
+      assert.equal(due.record.ending, 'deadline');
+      assert.deepEqual(kinds(due.effects), ['signal:SIGTERM', 'wake']);
+    });
+
+    it('when the deadline passes while waiting to retry, the job fails with DeadlineExceeded at the tick', () => {
+      const { record } = transition(STATES['active, waiting to retry']!, { type: 'tick' }, at(100), policy);
+      assert.equal(record.status, 'Failed');
+      assert.match(record.message!, /^DeadlineExceeded: job ran longer than timeLimitSeconds \(100\)/);
+    });
+
+    it('a retry starts at its time, not before', () => {
+      const waiting = STATES['active, waiting to retry']!;
+      assert.equal(transition(waiting, { type: 'tick' }, at(4.999), policy).record, waiting);
+      const { record, effects } = transition(waiting, { type: 'tick' }, at(5), policy);
+      assert.equal(record.attempts.length, 2);
+      assert.deepEqual(kinds(effects), ['sync', 'spawn', 'wake']);
+    });
+
+    it('SIGKILL follows SIGTERM once the grace period is over, and only then', () => {
+      const stopping = STATES['stopping (stop)']!;
+      assert.deepEqual(kinds(transition(stopping, { type: 'tick' }, at(19), policy).effects), ['wake']);
+      const due = transition(stopping, { type: 'tick' }, at(20), policy);
+      assert.deepEqual(kinds(due.effects), ['signal:SIGKILL']);
+      assert.equal(due.record.killAt, undefined);
+    });
+  });
+
+  describe('failures and retries', () => {
+    it('when an attempt fails with backoffLimit 2, it waits the retry delay, doubling, then fails on the third', () => {
+      let job = transition(aRecord({}, { backoffLimit: 2 }), { type: 'start' }, at(0), policy).record;
+      job = transition(job, { type: 'exited', exitCode: 3 }, at(1), policy).record;
+      assert.equal(job.status, 'Active');
+      assert.equal(job.retryAt, T0 + 2000);
+      job = transition(job, { type: 'tick' }, at(2), policy).record;
+      job = transition(job, { type: 'exited', exitCode: 3 }, at(3), policy).record;
+      assert.equal(job.retryAt, T0 + 5000);
+      job = transition(job, { type: 'tick' }, at(5), policy).record;
+      job = transition(job, { type: 'exited', exitCode: 3 }, at(6), policy).record;
+      assert.equal(job.status, 'Failed');
+      assert.equal(job.failed, 3);
+      assert.equal(job.message, 'BackoffLimitExceeded: job has reached the specified backoff limit (2)');
+    });
+
+    it('an interruption by the service does not count toward backoffLimit 0, and the job runs again', () => {
+      const { record } = transition(STATES.running!, { type: 'lost' }, at(3), policy);
+      assert.equal(record.status, 'Active');
+      assert.equal(record.failed, 0);
+      assert.equal(record.message, INTERRUPTED_MESSAGE);
+      assert.equal(record.attempts[0]!.counted, false);
+      const next = transition(record, { type: 'start' }, at(4), policy);
+      assert.equal(next.record.attempts.length, 2);
+    });
+
+    it('with countInterruptions, an interruption counts and backoffLimit 0 fails the job', () => {
+      const { record } = transition(STATES.running!, { type: 'lost' }, at(3), { ...policy, countInterruptions: true });
+      assert.equal(record.status, 'Failed');
+      assert.equal(record.failed, 1);
+    });
+
+    it('a failurePolicy Ignore rule retries without counting', () => {
+      const job = aRecord({ ...started, status: 'Running', attempts: [running] }, { failurePolicy: { rules: [{ action: 'Ignore', onExitCodes: { operator: 'In', values: [42] } }] } });
+      const { record } = transition(job, { type: 'exited', exitCode: 42 }, at(3), policy);
+      assert.equal(record.status, 'Active');
+      assert.equal(record.failed, 0);
+    });
+
+    it('a start error is a counted failure whose message says why', () => {
+      const { record } = transition(STATES['active, attempt pending']!, { type: 'exited', exitCode: null, reason: 'StartError', message: 'spawn ENOENT' }, at(3), policy);
+      assert.equal(record.status, 'Failed');
+      assert.equal(record.attempts[0]!.reason, 'StartError');
+      assert.match(record.message!, /spawn ENOENT$/);
+    });
+  });
+
+  describe('intent', () => {
+    it('a job whose batch is being deleted never starts', () => {
+      const deleting = transition(STATES.waiting!, { type: 'delete' }, at(1), policy).record;
+      const { record, effects } = transition(deleting, { type: 'start' }, at(2), policy);
+      assert.equal(record.attempts.length, 0);
+      assert.deepEqual(kinds(effects), ['remove']);
+    });
+
+    it('a stop recorded before a crash is honoured at the restart: the lost attempt ends the job Stopped', () => {
+      const { record } = transition(STATES['stopping (stop)']!, { type: 'lost' }, at(3), policy);
+      assert.equal(record.status, 'Stopped');
+      assert.equal(record.intent, undefined);
+    });
+
+    it('the note of unenforced settings is in the message of the first attempt and of the end', () => {
+      const noted: LifecyclePolicy = { ...policy, note: () => 'not enforced by the local runtime: image' };
+      const startedJob = transition(STATES.waiting!, { type: 'start' }, at(0), noted).record;
+      assert.equal(startedJob.message, 'not enforced by the local runtime: image');
+      const ended = transition(startedJob, { type: 'exited', exitCode: 0 }, at(1), noted).record;
+      assert.equal(ended.message, 'not enforced by the local runtime: image');
+    });
+  });
+});
