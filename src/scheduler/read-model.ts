@@ -1,0 +1,114 @@
+import { ApiError } from '../core/errors.js';
+import type { BatchRecord, JobRecord, JobStatusValue } from '../core/model.js';
+import type { BatchStatusRule } from '../core/status.js';
+import { type BatchStatusView, batchStatusView, type JobStatusView, jobStatusView } from '../core/view.js';
+import { type BatchEntry, StateIndex } from './state-index.js';
+
+/**
+ * What the API reads: batches and jobs as Radix views, from the in-memory index that the runtime's change
+ * events keep current. A read never calls the runtime.
+ */
+export class ReadModel {
+  readonly index: StateIndex;
+  /** Job records are replaced, never changed, on every change: a record's JSON stays valid while it is current. */
+  private readonly jsonCache = new WeakMap<JobRecord, string>();
+
+  constructor(rules: BatchStatusRule[] | undefined) {
+    this.index = new StateIndex(rules);
+  }
+
+  listJobs(): JobStatusView[] {
+    const views: JobStatusView[] = [];
+    for (const entry of this.index.allBatches()) {
+      if (entry.batch.type === 'job') for (const job of entry.jobs) views.push(jobStatusView(job, 'job'));
+    }
+    return views;
+  }
+
+  getJob(name: string): JobStatusView {
+    const found = this.index.job(name);
+    if (!found) throw ApiError.notFound('job', name);
+    return jobStatusView(found.job, found.entry.batch.type);
+  }
+
+  listBatches(): BatchStatusView[] {
+    const views: BatchStatusView[] = [];
+    for (const entry of this.index.allBatches()) if (entry.batch.type === 'batch') views.push(this.batchView(entry, false));
+    return views;
+  }
+
+  getBatch(name: string): BatchStatusView {
+    return this.batchView(this.batchEntry(name), true);
+  }
+
+  /**
+   * The same as `getBatch`, as JSON text: each job's JSON is kept until the job changes, so reading a batch of
+   * 10,000 jobs joins strings instead of serialising every job again.
+   */
+  getBatchJson(name: string): string {
+    const entry = this.batchEntry(name);
+    const head = JSON.stringify(this.batchView(entry, false));
+    const jobs = entry.jobs.map((job) => this.jobJson(job, entry.batch.type));
+    return `${head.slice(0, -1)},"jobStatuses":[${jobs.join(',')}]}`;
+  }
+
+  getBatchJob(batchName: string, jobName: string): JobStatusView {
+    return jobStatusView(this.jobOfBatch(batchName, jobName), 'batch');
+  }
+
+  /** How many known jobs are in each status (for metrics). */
+  statusCounts(): Map<JobStatusValue, number> {
+    const counts = new Map<JobStatusValue, number>();
+    for (const entry of this.index.allBatches()) {
+      for (const [status, count] of Object.entries(entry.counts) as Array<[JobStatusValue, number]>) counts.set(status, (counts.get(status) ?? 0) + count);
+    }
+    return counts;
+  }
+
+  batchEntry(name: string): BatchEntry {
+    const entry = this.index.batch(name);
+    if (!entry || entry.batch.type !== 'batch') throw ApiError.notFound('batch', name);
+    return entry;
+  }
+
+  jobOfBatch(batchName: string, jobName: string): JobRecord {
+    const entry = this.batchEntry(batchName);
+    const found = this.index.job(jobName);
+    if (!found || found.entry !== entry) throw ApiError.notFound('job', `${jobName} in the batch ${batchName}`);
+    return found.job;
+  }
+
+  /** A job started on its own; a job of a batch is answered with where to find it. */
+  singleJob(name: string, verb: 'stop' | 'delete'): JobRecord {
+    const found = this.index.job(name);
+    if (!found) throw ApiError.notFound('job', name);
+    if (found.entry.batch.type !== 'job') {
+      const batch = found.entry.batch.name;
+      const how = verb === 'stop' ? `POST /api/v1/batches/${batch}/jobs/${name}/stop` : `DELETE /api/v1/batches/${batch}`;
+      throw ApiError.badRequest(`job ${name} belongs to the batch ${batch}; use ${how}`);
+    }
+    return found.job;
+  }
+
+  jobsOfType(type: BatchRecord['type']): JobRecord[] {
+    const jobs: JobRecord[] = [];
+    for (const entry of this.index.allBatches()) {
+      if (entry.batch.type === type) for (const job of entry.jobs) jobs.push(job);
+    }
+    return jobs;
+  }
+
+  batchView(entry: BatchEntry, withJobs: boolean): BatchStatusView {
+    const jobs = withJobs ? entry.jobs.map((job) => jobStatusView(job, entry.batch.type)) : undefined;
+    return batchStatusView(entry.batch, this.index.summary(entry), jobs);
+  }
+
+  private jobJson(job: JobRecord, type: BatchRecord['type']): string {
+    let text = this.jsonCache.get(job);
+    if (text === undefined) {
+      text = JSON.stringify(jobStatusView(job, type));
+      this.jsonCache.set(job, text);
+    }
+    return text;
+  }
+}
