@@ -13,6 +13,12 @@ export interface ComponentConfig extends JobSettings {
   payload?: { path: string };
   notifications?: { webhook?: string };
   batchStatusRules?: BatchStatusRule[];
+  /**
+   * Whether a job may simply run again after the service interrupted its attempt (shutdown, crash, deploy).
+   * Default true: such an attempt is recorded `Interrupted` and does not count toward backoffLimit. False: it
+   * counts as a failed attempt, for programs that must not run twice unattended.
+   */
+  safeToRestart?: boolean;
 }
 
 export type RuntimeKind = 'local' | 'kubernetes';
@@ -190,6 +196,7 @@ function componentValidator(apiDocument: object) {
         additionalProperties: false,
         properties: { webhook: { type: 'string', pattern: '^https?://[^\\s]+$' } },
       },
+      safeToRestart: { type: 'boolean' },
       batchStatusRules: {
         type: 'array',
         items: {

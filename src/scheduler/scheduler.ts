@@ -55,7 +55,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? (() => new Date());
     this.reads = new ReadModel(options.component.batchStatusRules);
-    const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, ...settings } = options.component;
+    const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, safeToRestart: _safe, ...settings } = options.component;
     this.queue = new RunQueue({
       maxRunning: options.maxRunning,
       current: (name) => this.reads.index.job(name)?.job,

@@ -72,6 +72,26 @@ describe('lifecycle under faults (local runtime)', function () {
     });
     afterEach(() => fixture.cleanUp());
 
+    it('when the component says safeToRestart: false, an attempt interrupted by a SIGKILL restart counts, and with backoffLimit 0 the job fails', async () => {
+      const unsafe = new ProcessServiceFixture('unsafe', { name: 'compute', command: [process.execPath, fixtureJob], safeToRestart: false });
+      try {
+        const first = await unsafe.start();
+        const created = await first.request.post('/api/v1/jobs').send(aJob({ sleeps: [30] })).expect(200);
+        await waitFor(async () => (await first.request.get(`/api/v1/jobs/${created.body.name}`)).body.status, (s) => s === 'Running');
+        first.child.kill('SIGKILL');
+        await new Promise((resolve) => first.child.once('exit', resolve));
+        const second = await unsafe.start();
+        const ended = await waitForJobEnd(second.request, created.body.name);
+        assert.equal(ended.status, 'Failed');
+        assert.equal(ended.failed, 1);
+        assert.equal(ended.podStatuses[0]!.reason, 'Interrupted');
+        second.child.kill('SIGTERM');
+        await new Promise((resolve) => second.child.once('exit', resolve));
+      } finally {
+        unsafe.cleanUp();
+      }
+    });
+
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       it(`when the service gets ${signal} while 2 s jobs run, every job still ends Succeeded, after at most one interrupted attempt`, async () => {
         const runs = path.join(fixture.dir, 'runs.txt');
