@@ -63,8 +63,9 @@ async function main(): Promise<void> {
   });
   let stopping = false;
   /**
-   * Stop accepting, let requests in flight finish, then close the scheduler and the runtime (local
-   * jobs still running are ended and resumed by the next start); exit within the deadline regardless.
+   * Stop accepting, let requests in flight finish, then close the scheduler and the runtime: local jobs still
+   * running get TERM, then KILL after the kill grace period, and are recorded as interrupted (they run again
+   * at the next start without counting as failed). Exit within the deadline regardless.
    */
   const shutdown = (signal: string) => {
     if (stopping) return;

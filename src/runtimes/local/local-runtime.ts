@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../core/errors.js';
 import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
-import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
+import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snapshot } from '../../core/model.js';
 import type { Logger } from '../../logger.js';
 import type { JobStore } from '../../store/store.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
@@ -194,9 +194,8 @@ export class LocalRuntime implements Runtime {
     }
     for (const effect of effects) this.apply(run, effect);
     if (record !== previous) this.events?.jobChanged(record);
-    if (record.status === 'Succeeded' || record.status === 'Failed' || record.status === 'Stopped') {
-      if (!record.intent) this.forget(record.name);
-    }
+    // A finished job needs nothing more of this runtime, unless its removal is still to come.
+    if (isTerminal(record.status) && !record.intent) this.forget(record.name);
     return true;
   }
 
