@@ -73,6 +73,13 @@ describe('the Helm chart\'s component', function () {
       assert.equal(serviceConfig(moved).port, 9000);
     });
 
+    it('the notes printed by helm install give the Service\'s address with that port', async () => {
+      const { stdout } = await helm.run('install', 'etl', chartDir, '-n', 'apps', '-f', radixValues, '--set', 'component.schedulerPort=9000', '--dry-run=client');
+      const notes = stdout.split('\nNOTES:\n')[1] ?? '';
+      assert.match(notes, /^ {2}http:\/\/etl-job-scheduler:9000\/api\/v1\/jobs$/m);
+      assert.match(notes, /port-forward svc\/etl-job-scheduler 9000:9000\n\s+curl -s localhost:9000\//);
+    });
+
     it('a different containerPort is refused, naming both', async () => {
       await assert.rejects(helm.template('-f', radixValues, '--set', 'component.schedulerPort=9000', '--set', 'containerPort=9090'), (error: Error & { stderr?: string }) => {
         assert.match(error.stderr ?? '', /containerPort \(9090\) differs from component\.schedulerPort \(9000\)/);

@@ -27,7 +27,13 @@ export class Helm {
   }
 
   async run(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-    return run(this.binary, args, { env: { PATH: process.env.PATH, HOME: this.dir, HELM_CACHE_HOME: this.dir, HELM_CONFIG_HOME: this.dir, HELM_DATA_HOME: this.dir } });
+    return this.runIn(root, ...args);
+  }
+
+  /** Runs helm in `cwd`, with no kubeconfig: nothing it does can reach a cluster. */
+  async runIn(cwd: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    const home = { HOME: this.dir, HELM_CACHE_HOME: this.dir, HELM_CONFIG_HOME: this.dir, HELM_DATA_HOME: this.dir, KUBECONFIG: path.join(this.dir, 'no-kubeconfig') };
+    return run(this.binary, args, { cwd, env: { PATH: process.env.PATH, ...home } });
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
