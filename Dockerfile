@@ -12,9 +12,9 @@ RUN npm run build && npm prune --omit=dev
 
 # Run: only what the service needs, owned by root and run as a non-root user (read-only to it).
 FROM node:24-bookworm-slim
+# No JOB_SCHEDULER_PORT: the service listens on the component's schedulerPort, else on 8080.
 ENV NODE_ENV=production \
     JOB_SCHEDULER_HOST=0.0.0.0 \
-    JOB_SCHEDULER_PORT=8080 \
     JOB_SCHEDULER_DATA_DIR=/tmp/job-scheduler
 WORKDIR /app
 COPY --from=build /app/package.json ./
@@ -23,6 +23,7 @@ COPY --from=build /app/dist ./dist
 # main.js reads ../api/openapi.yaml at run time.
 COPY --from=build /app/api ./api
 USER 10001:10001
+# The port of a component without schedulerPort; one with schedulerPort listens there instead.
 EXPOSE 8080
 # Exec form: node is PID 1 and gets SIGTERM itself, so the service drains before it exits.
 ENTRYPOINT ["node", "dist/main.js"]

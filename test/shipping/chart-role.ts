@@ -1,4 +1,4 @@
-import { Helm } from './helm.js';
+import { Helm, printPayloadValues } from './helm.js';
 
 /** One rule of a Role, as `helm template` renders it. */
 export interface PolicyRule {
@@ -8,13 +8,13 @@ export interface PolicyRule {
 }
 
 /**
- * The rules of the chart's Role, read from `helm template` output (default values unless `args` say
- * otherwise). Unpacks its own helm binary unless one is given.
+ * The rules of the chart's Role, read from `helm template` output (the print-payload example's values unless
+ * `args` say otherwise). Unpacks its own helm binary unless one is given.
  */
 export async function chartRoleRules(options: { helm?: Helm; args?: string[] } = {}): Promise<PolicyRule[]> {
   const helm = options.helm ?? Helm.unpack();
   try {
-    const roles = (await helm.template(...(options.args ?? []))).filter((object) => object.kind === 'Role');
+    const roles = (await helm.template(...(options.args ?? ['-f', printPayloadValues]))).filter((object) => object.kind === 'Role');
     if (roles.length !== 1) throw new Error(`expected one Role in the chart, found ${roles.length}`);
     return roles[0].rules as PolicyRule[];
   } finally {

@@ -1,35 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { root } from '../component/harness.js';
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-interface Stage {
-  image: string;
-  name: string | undefined;
-  instructions: Instruction[];
-}
-
-/** Dockerfile stages (continuation lines joined, comments and parser directives dropped). */
-function stages(text: string): Stage[] {
-  const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
-  const result: Stage[] = [];
-  for (const line of lines) {
-    const [keyword, ...rest] = line.split(/\s+/);
-    const instruction = { keyword: keyword!.toUpperCase(), args: rest.join(' ') };
-    if (instruction.keyword === 'FROM') {
-      const words = rest.filter((word) => !word.startsWith('--'));
-      result.push({ image: words[0]!, name: words[1]?.toUpperCase() === 'AS' ? words[2] : undefined, instructions: [] });
-    }
-    assert.ok(result.length > 0, `${instruction.keyword} before the first FROM`);
-    result.at(-1)!.instructions.push(instruction);
-  }
-  return result;
-}
+import { loadConfig } from '../../src/config.js';
+import { apiDocument, root } from '../component/harness.js';
+import { imageEnv, repositoryDockerfile, type Stage } from './dockerfile.js';
 
 /** A COPY's flags (`--from=build` → from: build) and its sources (every word but the flags and the last). */
 function copyParts(args: string): { flags: Record<string, string>; sources: string[] } {
@@ -40,7 +14,7 @@ function copyParts(args: string): { flags: Record<string, string>; sources: stri
 }
 
 describe('the Dockerfile', () => {
-  const all = stages(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
+  const all = repositoryDockerfile();
   const build = all[0]!;
   const final = all.at(-1)!;
   const of = (stage: Stage, keyword: string) => stage.instructions.filter((instruction) => instruction.keyword === keyword);
@@ -66,7 +40,15 @@ describe('the Dockerfile', () => {
     assert.equal(of(final, 'CMD').length, 0, 'no CMD to be mistaken for arguments');
     assert.ok(of(final, 'ENV').some((i) => /JOB_SCHEDULER_HOST=0\.0\.0\.0/.test(i.args)), 'listens beyond loopback');
     assert.ok(of(final, 'ENV').some((i) => /NODE_ENV=production/.test(i.args)));
-    assert.ok(of(final, 'EXPOSE').some((i) => i.args.split(/\s+/).includes('8080')));
+  });
+
+  it('when run with a component whose schedulerPort is 9000, the service listens on 9000; EXPOSE documents the default 8080', () => {
+    const componentYaml = 'name: etl\nschedulerPort: 9000\nimage: registry.example.com/etl:1.0\n';
+    const env = { ...imageEnv(final), JOB_SCHEDULER_RUNTIME: 'kubernetes' };
+    const config = loadConfig({ env, componentYaml, componentPath: 'component.yaml', apiDocument, cpus: 1 });
+    assert.equal(config.port, 9000, `the image's environment decides the port: ${JSON.stringify(imageEnv(final))}`);
+    assert.equal(config.host, '0.0.0.0');
+    assert.deepEqual(of(final, 'EXPOSE').map((i) => i.args), ['8080'], 'the port of a component without schedulerPort');
   });
 
   it('when shipped, the final stage holds only the pruned build output, the API document and package.json', () => {

@@ -1,33 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
-import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
-import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Service } from 'kubernetes-models/v1/Service';
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../../src/config.js';
-import { apiDocument, root } from '../component/harness.js';
 import { chartRoleRules, permissions, type PolicyRule } from './chart-role.js';
-import { chartDir, Helm } from './helm.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Manifest = any;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const MODELS: Record<string, new (data: any) => { validate(): void }> = {
-  'apps/v1/Deployment': Deployment,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'rbac.authorization.k8s.io/v1/Role': Role,
-  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Service': Service,
-  'v1/ServiceAccount': ServiceAccount,
-};
+import { chartDir, Helm, printPayloadValues } from './helm.js';
+import { container, envOf, type Manifest, only, podSpec, serviceConfig, validateAll } from './manifests.js';
 
 /** What the Kubernetes runtime uses, and nothing more (test/kubernetes/rbac.test.ts checks the runtime side). */
 const EXPECTED_RULES: PolicyRule[] = [
@@ -37,56 +12,28 @@ const EXPECTED_RULES: PolicyRule[] = [
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
 ];
 
-const only = (objects: Manifest[], kind: string): Manifest => {
-  const found = objects.filter((object) => object.kind === kind);
-  assert.equal(found.length, 1, `expected one ${kind}, found ${found.length}`);
-  return found[0];
-};
-const podSpec = (objects: Manifest[]) => only(objects, 'Deployment').spec.template.spec;
-const container = (objects: Manifest[]) => podSpec(objects).containers[0];
-const envOf = (objects: Manifest[]) => new Map<string, Manifest>(container(objects).env.map((e: Manifest) => [e.name, e]));
-
-function validateAll(objects: Manifest[]): void {
-  for (const object of objects) {
-    const Model = MODELS[`${object.apiVersion}/${object.kind}`];
-    assert.ok(Model, `unexpected kind ${object.apiVersion} ${object.kind}`);
-    new Model(object).validate();
-  }
-}
-
-/** The YAML block of docs/deploy-kubernetes.md that starts with `# compute-values.yaml`. */
-function docsValuesFile(): string {
-  const docs = readFileSync(path.join(root, 'docs/deploy-kubernetes.md'), 'utf8');
-  const block = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!).find((text) => text.startsWith('# compute-values.yaml'));
-  assert.ok(block, 'docs/deploy-kubernetes.md has no compute-values.yaml block');
-  return block;
-}
-
 describe('the Helm chart', function () {
   this.timeout(60_000);
   let helm: Helm;
-  let scratch: string;
+  /** The chart with the print-payload example's values (the chart's defaults give no component) and `args`. */
+  const render = (...args: string[]) => helm.template('-f', printPayloadValues, ...args);
   before(() => {
     helm = Helm.unpack();
-    scratch = mkdtempSync(path.join(tmpdir(), 'job-scheduler-values-'));
   });
-  after(() => {
-    helm.remove();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  after(() => helm.remove());
 
-  it('when linted, passes', async () => {
-    const { stdout } = await helm.run('lint', chartDir);
-    assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
-  });
+  for (const [title, args] of [
+    ['with its default values', []],
+    ['with the example values', ['-f', printPayloadValues]],
+  ] as const) {
+    it(`when linted strictly ${title}, passes`, async () => {
+      const { stdout } = await helm.run('lint', '--strict', chartDir, ...args);
+      assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    });
+  }
 
-  it('when linted strictly, passes', async () => {
-    const { stdout } = await helm.run('lint', '--strict', chartDir);
-    assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
-  });
-
-  it('when rendered with default values, every object validates against the Kubernetes schema', async () => {
-    const objects = await helm.template();
+  it('when rendered with default values and a component, every object validates against the Kubernetes schema', async () => {
+    const objects = await render();
     validateAll(objects);
     assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'NetworkPolicy', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
     assert.ok(objects.every((o) => o.metadata.namespace === 'apps'), 'every object in the release namespace');
@@ -95,7 +42,7 @@ describe('the Helm chart', function () {
   });
 
   it('when rendered with auth on, the network policy off and extra env, every object validates and carries them', async () => {
-    const objects = await helm.template(
+    const objects = await render(
       '--set', 'auth.existingSecret=api-token', '--set', 'auth.secretKey=key',
       '--set', 'networkPolicy.enabled=false',
       '--set-json', 'extraEnv=[{"name":"JOB_SCHEDULER_MAX_RUNNING","value":"4"}]',
@@ -108,9 +55,9 @@ describe('the Helm chart', function () {
   });
 
   it('when rendered, it grants no cluster-wide rights: exactly the namespaced Role the runtime uses, bound to the pod\'s ServiceAccount', async () => {
-    const objects = await helm.template();
+    const objects = await render();
     assert.ok(!objects.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'));
-    const rules = await chartRoleRules({ helm });
+    const rules = await chartRoleRules({ helm, args: ['-f', printPayloadValues] });
     assert.deepEqual(permissions(rules), permissions(EXPECTED_RULES));
     assert.equal(rules.length, EXPECTED_RULES.length, 'one rule per resource');
     const binding = only(objects, 'RoleBinding');
@@ -121,7 +68,7 @@ describe('the Helm chart', function () {
   });
 
   it('when rendered, the pod runs hardened, as non-root with a read-only root and no capabilities', async () => {
-    const objects = await helm.template();
+    const objects = await render();
     const pod = podSpec(objects);
     assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } });
     assert.deepEqual(container(objects).securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
@@ -131,9 +78,10 @@ describe('the Helm chart', function () {
     assert.equal(only(objects, 'Deployment').spec.replicas, 1);
   });
 
-  it('when rendered, the probes hit /healthz and /readyz on the named port, which the Service targets', async () => {
-    const objects = await helm.template();
+  it('when no port is given, the service listens on 8080 and the probes hit /healthz and /readyz on that named port, which the Service targets', async () => {
+    const objects = await render();
     const c = container(objects);
+    assert.equal(serviceConfig(objects).port, 8080);
     assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
     assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
     assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
@@ -143,15 +91,14 @@ describe('the Helm chart', function () {
   });
 
   it('when the container port is changed, the service listens on it and the Service still reaches it by name', async () => {
-    const objects = await helm.template('--set', 'containerPort=9090', '--set', 'service.port=80');
-    const env = envOf(objects);
-    assert.equal(env.get('JOB_SCHEDULER_PORT').value, '9090');
+    const objects = await render('--set', 'containerPort=9090', '--set', 'service.port=80');
+    assert.equal(serviceConfig(objects).port, 9090);
     assert.equal(container(objects).ports[0].containerPort, 9090);
     assert.deepEqual(only(objects, 'Service').spec.ports[0], { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' });
   });
 
   it('when rendered, the service is configured for the Kubernetes runtime through its environment', async () => {
-    const objects = await helm.template();
+    const objects = await render();
     const env = envOf(objects);
     assert.equal(env.get('JOB_SCHEDULER_RUNTIME').value, 'kubernetes');
     assert.equal(env.get('JOB_SCHEDULER_HOST').value, '0.0.0.0');
@@ -166,43 +113,23 @@ describe('the Helm chart', function () {
     assert.equal(container(objects).image, 'ghcr.io/example/job-scheduler:0.1.0', 'the tag defaults to the appVersion');
   });
 
-  it('when rendered, the ConfigMap holds the values component, which the service would accept', async () => {
-    const objects = await helm.template();
-    const values = parseYaml(readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as { component: object };
-    const componentYaml = only(objects, 'ConfigMap').data['component.yaml'] as string;
-    assert.deepEqual(parseYaml(componentYaml), values.component);
-    const config = loadConfig({ env: { JOB_SCHEDULER_RUNTIME: 'kubernetes' }, componentYaml, componentPath: 'component.yaml', apiDocument, cpus: 1 });
-    assert.equal(config.component.name, 'compute');
-  });
-
   it('when the component changes, the pod template changes too, so the pod is rolled', async () => {
     const checksum = (objects: Manifest[]) => only(objects, 'Deployment').spec.template.metadata.annotations['checksum/config'] as string;
-    const before = checksum(await helm.template());
-    const after = checksum(await helm.template('--set', 'component.timeLimitSeconds=600'));
+    const before = checksum(await render());
+    const after = checksum(await render('--set', 'component.timeLimitSeconds=600'));
     assert.match(before, /^[0-9a-f]{64}$/);
     assert.notEqual(after, before);
-    assert.equal(checksum(await helm.template('--set', 'logLevel=debug')), before, 'only the config moves the checksum');
+    assert.equal(checksum(await render('--set', 'logLevel=debug')), before, 'only the config moves the checksum');
   });
 
   it('when the network policy is on, only pods of the namespace and the configured peers reach the service port', async () => {
-    const policy = only(await helm.template(), 'NetworkPolicy');
+    const policy = only(await render(), 'NetworkPolicy');
     assert.deepEqual(policy.spec.policyTypes, ['Ingress']);
     assert.deepEqual(policy.spec.ingress, [{ from: [{ podSelector: {} }], ports: [{ port: 'http', protocol: 'TCP' }] }]);
     const peer = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
-    const widened = only(await helm.template('--set-json', `networkPolicy.ingressFrom=${JSON.stringify([peer])}`), 'NetworkPolicy');
+    const widened = only(await render('--set-json', `networkPolicy.ingressFrom=${JSON.stringify([peer])}`), 'NetworkPolicy');
     assert.deepEqual(widened.spec.ingress[0].from, [{ podSelector: {} }, peer]);
-    assert.deepEqual(widened.spec.podSelector.matchLabels, only(await helm.template(), 'Deployment').spec.selector.matchLabels);
-  });
-
-  it('when rendered with the values file of docs/deploy-kubernetes.md, it validates and the service would accept its component', async () => {
-    const file = path.join(scratch, 'compute-values.yaml');
-    writeFileSync(file, docsValuesFile());
-    const objects = await helm.template('-f', file);
-    validateAll(objects);
-    assert.equal(container(objects).image, 'registry.example.com/job-scheduler:0.1.0');
-    const componentYaml = only(objects, 'ConfigMap').data['component.yaml'] as string;
-    const config = loadConfig({ env: { JOB_SCHEDULER_RUNTIME: 'kubernetes' }, componentYaml, componentPath: 'component.yaml', apiDocument, cpus: 1 });
-    assert.equal(config.component.name, 'compute');
+    assert.deepEqual(widened.spec.podSelector.matchLabels, only(await render(), 'Deployment').spec.selector.matchLabels);
   });
 
   for (const [title, args, reason] of [
@@ -213,7 +140,7 @@ describe('the Helm chart', function () {
     ['a drain time as long as the grace period', ['--set', 'shutdownSeconds=30'], /shutdownSeconds must be smaller/],
   ] as const) {
     it(`when given ${title}, rendering fails and says why`, async () => {
-      await assert.rejects(helm.template(...args), (error: Error & { stderr?: string }) => {
+      await assert.rejects(render(...args), (error: Error & { stderr?: string }) => {
         assert.match(error.stderr ?? '', reason);
         return true;
       });

