@@ -13,8 +13,7 @@ import { JobFiles } from './runtimes/local/job-files.js';
 import { LocalRuntime } from './runtimes/local/local-runtime.js';
 import type { Runtime } from './runtimes/runtime.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { type DataDir, openDataDir } from './store/data-dir.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { type DataDir, openDataDir, openStore } from './store/data-dir.js';
 import type { JobStore } from './store/store.js';
 import { refusalOf } from './store/write-health.js';
 
@@ -55,7 +54,7 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
   const dataDir = config.runtime === 'local' ? await openDataDir(path.resolve(config.local.dataDir), { logger }) : undefined;
   let store: JobStore | undefined;
   try {
-    store = dataDir && new SqliteStore({ file: dataDir.storeFile, logger, observer: metrics });
+    store = dataDir && openStore(dataDir, { logger, observer: metrics });
     const runtime: Runtime = dataDir && store ? localRuntime(deps, dataDir, store) : kubernetesRuntime(deps, metrics);
     const webhook = config.component.notifications?.webhook;
     const notifier = webhook ? createNotifier(deps, webhook, metrics, dataDir) : undefined;

@@ -3,6 +3,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../logger.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { hasNoSpace } from './store-file.js';
+import { faultOf } from './write-health.js';
 
 /** The local runtime's data directory, held by this process alone until `release`. */
 export interface DataDir {
@@ -58,9 +61,7 @@ export async function openDataDir(dir: string, options: { logger: Logger; now?: 
     lock.close();
   };
   try {
-    const holder: Holder = { pid: process.pid, host: hostname(), since: (options.now?.() ?? new Date()).toISOString() };
-    writeFileSync(`${holderFile}.new`, JSON.stringify(holder), { mode: 0o600 });
-    renameSync(`${holderFile}.new`, holderFile);
+    writeHolder(holderFile, { pid: process.pid, host: hostname(), since: (options.now?.() ?? new Date()).toISOString() }, options.logger);
     makePrivate(dir, options.logger);
     const storeFile = path.join(dir, STORE);
     checkStore(dir, storeFile);
@@ -77,6 +78,17 @@ export async function openDataDir(dir: string, options: { logger: Logger; now?: 
   } catch (error) {
     release();
     throw error;
+  }
+}
+
+/** Best effort: without it (a full disk) a refused instance cannot name the holder, but the lock holds all the same. */
+function writeHolder(file: string, holder: Holder, logger: Logger): void {
+  try {
+    writeFileSync(`${file}.new`, JSON.stringify(holder), { mode: 0o600 });
+    renameSync(`${file}.new`, file);
+  } catch (error) {
+    rmSync(`${file}.new`, { force: true });
+    logger.warn('cannot write the data directory holder file', { path: file, code: (error as NodeJS.ErrnoException).code });
   }
 }
 
@@ -179,5 +191,25 @@ function checkStore(dir: string, storeFile: string): void {
   if (size === 0 || !header.equals(SQLITE_HEADER)) {
     const what = size === 0 ? 'is empty (0 bytes)' : 'is not an SQLite database';
     throw new DataDirError(`${storeFile} ${what}: the store is damaged. Restore it from a backup; ${fresh}`);
+  }
+}
+
+/**
+ * Opens the job store of a data directory. A store that cannot be opened because of the disk or another
+ * process stops start-up with a `DataDirError` saying what to do, instead of a stack trace.
+ */
+export function openStore(dataDir: DataDir, options: Omit<SqliteStoreOptions, 'file'>): SqliteStore {
+  try {
+    return new SqliteStore({ ...options, file: dataDir.storeFile });
+  } catch (error) {
+    const fault = faultOf(error);
+    if (!fault) throw error;
+    const code = (error as { code?: string }).code;
+    const what = fault === 'disk-full' || hasNoSpace(dataDir.dir)
+      ? 'the disk of the data directory is full: free space there'
+      : fault === 'locked'
+        ? 'another process holds its lock: end that process'
+        : 'an I/O error: check the disk of the data directory and its mount';
+    throw new DataDirError(`cannot open the store ${dataDir.storeFile} (${code}): ${what}, then start the service again`);
   }
 }

@@ -1,10 +1,11 @@
 import { chmodSync, existsSync } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ApiError } from '../core/errors.js';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, StoreHealth } from './store.js';
-import { createDatabase, FileIdentity, SCHEMA } from './store-file.js';
+import { createDatabase, FileIdentity, hasNoSpace, SCHEMA } from './store-file.js';
 import { faultOf, realTimers, refusalOf, StoreGoneError, type StoreObserver, type Timers, WriteHealth } from './write-health.js';
 
 /**
@@ -86,7 +87,9 @@ export class SqliteStore implements JobStore {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
-    this.writes = new WriteHealth({ ...options, logger: this.logger, timers: this.timers, retry: () => this.retry() });
+    this.writes = new WriteHealth({
+      ...options, logger: this.logger, timers: this.timers, retry: () => this.retry(), isDiskFull: () => hasNoSpace(path.dirname(file)),
+    });
     this.armCheck();
   }
 

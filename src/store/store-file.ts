@@ -1,4 +1,4 @@
-import { chmodSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 export const SCHEMA = `
@@ -68,5 +68,15 @@ function identityOf(file: string): { dev: number; ino: number } | undefined {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw error;
+  }
+}
+
+/** Whether the file system holding `dir` has less than 1 MiB left for this process; false when it cannot tell. */
+export function hasNoSpace(dir: string): boolean {
+  try {
+    const stats = statfsSync(dir);
+    return stats.bavail * stats.bsize < 1024 * 1024;
+  } catch {
+    return false;
   }
 }

@@ -65,6 +65,11 @@ export interface WriteHealthOptions {
   maxRetryMs?: number;
   /** Tries the pending writes again; reports back through `failed` or `succeeded`. */
   retry: () => void;
+  /**
+   * Whether the disk has (almost) no space left: an I/O error then counts as a full disk (SQLite reports a
+   * -shm file that cannot grow as SQLITE_IOERR_SHMSIZE, not SQLITE_FULL).
+   */
+  isDiskFull?: () => boolean;
 }
 
 /**
@@ -102,7 +107,8 @@ export class WriteHealth {
 
   /** A write failed: the store is not writable until a write succeeds; a retry is scheduled. */
   failed(error: unknown): StoreFault {
-    const cause = faultOf(error) ?? 'io';
+    let cause = faultOf(error) ?? 'io';
+    if (cause === 'io' && this.options.isDiskFull?.()) cause = 'disk-full';
     this.options.observer?.storeWriteFailed(cause);
     this.failuresInRow += 1;
     const delayMs = this.retryDelay();

@@ -339,6 +339,28 @@ describe('the data directory of a service', function () {
     assert.equal(t.logs.filter((line) => (JSON.parse(line) as { message: string }).message === 'store cannot write').length, 1);
   });
 
+  it('when the disk of the data directory is already full at start, the service refuses to start saying so', async function () {
+    const dataDir = path.join(dir, 'data');
+    t = await startTestService({ dataDir });
+    await t.request.post('/api/v1/jobs').send(aJob()).expect(200);
+    await t.close({ keepData: true });
+    t = undefined;
+    const volume = path.join(dir, 'volume');
+    if (!mountTmpfs(volume, '2m')) this.skip(); // needs root and mount (a tmpfs to fill)
+    try {
+      execFileSync('cp', ['-a', dataDir, volume]);
+      fillDisk(path.join(volume, 'filler'));
+      let wrongly: TestService | undefined;
+      try {
+        await assert.rejects(startTestService({ dataDir: path.join(volume, 'data') }).then((started) => (wrongly = started)), /cannot open the store .*disk of the data directory is full: free space there/);
+      } finally {
+        await wrongly?.close({ keepData: true });
+      }
+    } finally {
+      unmount(volume);
+    }
+  });
+
   it('when scheduler.db is empty (0 bytes), the service refuses to start and says why', async () => {
     const dataDir = path.join(dir, 'data');
     mkdirSync(dataDir);

@@ -76,6 +76,12 @@ describe('WriteHealth', () => {
     assert.equal(health.current.cause, 'disk-full');
   });
 
+  it('when an I/O error comes with a disk that has no space left, the fault is disk-full', () => {
+    const health = new WriteHealth({ logger: createLogger({ level: 'error', stream: new Writable({ write: (_c, _e, done) => done() }) }), timers: new FakeTimers(), retry: () => {}, isDiskFull: () => true });
+    assert.equal(health.failed(sqliteError('SQLITE_IOERR_SHMSIZE')), 'disk-full');
+    assert.equal(health.failed(sqliteError('SQLITE_BUSY')), 'locked');
+  });
+
   it('when closed, no retry runs any more', () => {
     const { health, timers, flaky, write } = aFlakyWrite();
     flaky.failWith = sqliteError('SQLITE_IOERR_WRITE');
