@@ -51,48 +51,55 @@ export const DEFAULT_PAYLOAD_PATH = '/var/job-payload';
 export async function startService(deps: ServiceDependencies): Promise<Service> {
   const { config, logger } = deps;
   const metrics = new Metrics();
-  const dataDir = config.runtime === 'local' ? await openDataDir(path.resolve(config.local.dataDir), { logger }) : undefined;
-  let store: JobStore | undefined;
+  const local = config.runtime === 'local' ? await openLocalState(deps, metrics) : undefined;
+  const runtime: Runtime = local ? localRuntime(deps, local) : kubernetesRuntime(deps, metrics);
+  const notifier = config.component.notifications?.webhook ? createNotifier(deps, config.component.notifications.webhook, metrics, local?.dataDir) : undefined;
+  const scheduler = new Scheduler({
+    runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: notifier,
+    history: { maxAgeMs: config.history.maxAgeSeconds * 1000, keep: config.history.keep, checkMs: config.history.checkSeconds * 1000 },
+  });
+  metrics.countJobsWith(() => scheduler.statusCounts());
+  if (local) metrics.watchStore(() => local.store.health().writable);
+  await scheduler.start().catch(async (error: unknown) => {
+    await runtime.close();
+    local?.dataDir.release();
+    throw error;
+  });
+  const app = createApp({
+    scheduler,
+    logger,
+    metrics,
+    apiToken: config.apiToken,
+    swaggerUi: config.swaggerUi,
+    apiDocument: deps.apiDocument,
+    maxRequestBytes: config.maxRequestBytes,
+    validateResponses: deps.validateResponses ?? false,
+    notReady: local && (() => storeNotReady(local.store)),
+  });
+  return {
+    app,
+    scheduler,
+    async close(options = {}) {
+      await scheduler.close();
+      await runtime.close(options);
+      await notifier?.close();
+      local?.dataDir.release();
+    },
+  };
+}
+
+/** The local runtime's data directory (locked, private, checked) and its store. */
+interface LocalState {
+  dataDir: DataDir;
+  store: JobStore;
+}
+
+async function openLocalState({ config, logger }: ServiceDependencies, metrics: Metrics): Promise<LocalState> {
+  const dataDir = await openDataDir(path.resolve(config.local.dataDir), { logger });
   try {
-    store = dataDir && openStore(dataDir, { logger, observer: metrics });
-    const runtime: Runtime = dataDir && store ? localRuntime(deps, dataDir, store) : kubernetesRuntime(deps, metrics);
-    const webhook = config.component.notifications?.webhook;
-    const notifier = webhook ? createNotifier(deps, webhook, metrics, dataDir) : undefined;
-    const scheduler = new Scheduler({
-      runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: notifier,
-      history: { maxAgeMs: config.history.maxAgeSeconds * 1000, keep: config.history.keep, checkMs: config.history.checkSeconds * 1000 },
-    });
-    metrics.countJobsWith(() => scheduler.statusCounts());
-    const storeNow = store;
-    if (storeNow) metrics.watchStore(() => storeNow.health().writable);
-    await scheduler.start();
-    const app = createApp({
-      scheduler,
-      logger,
-      metrics,
-      apiToken: config.apiToken,
-      swaggerUi: config.swaggerUi,
-      apiDocument: deps.apiDocument,
-      maxRequestBytes: config.maxRequestBytes,
-      validateResponses: deps.validateResponses ?? false,
-      notReady: storeNow && (() => storeNotReady(storeNow)),
-    });
-    return {
-      app,
-      scheduler,
-      async close(options = {}) {
-        try {
-          await scheduler.close();
-          await runtime.close(options);
-          await notifier?.close();
-        } finally {
-          dataDir?.release();
-        }
-      },
-    };
+    return { dataDir, store: openStore(dataDir, { logger, observer: metrics }) };
   } catch (error) {
-    store?.close();
-    dataDir?.release();
+    dataDir.release();
     throw error;
   }
 }
@@ -121,7 +128,7 @@ function createNotifier({ config, logger }: ServiceDependencies, url: string, ob
   });
 }
 
-function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependencies, dataDir: DataDir, store: JobStore): LocalRuntime {
+function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependencies, { dataDir, store }: LocalState): LocalRuntime {
   return new LocalRuntime({
     store,
     // After the store: a jobs folder marks a data directory whose store existed.
