@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config.js';
 import { answerMalformedRequests } from './http/error-writer.js';
+import { answerWhileStarting } from './http/starting.js';
 import { createLogger } from './logger.js';
-import { startService } from './service.js';
+import { type Service, startService } from './service.js';
+import { DataDirError } from './store/data-dir.js';
 
 const DEFAULT_COMPONENT_FILE = '/etc/job-scheduler/component.yaml';
 
@@ -43,24 +45,36 @@ async function main(): Promise<void> {
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
   }
-  const service = await startService({
-    kubeConfig,
-    config,
-    logger,
-    apiDocument,
-    componentDir: path.dirname(componentPath),
-    hostEnv: process.env,
-  });
-  const server: Server = service.app.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info('listening', { host: config.host, port, component: config.component.name, runtime: config.runtime });
-  });
+  // The port first: an instance that cannot have it exits before it opens, settles or ends any job.
+  const server = createServer(answerWhileStarting);
   answerMalformedRequests(server);
+  const cannotListen = (error: NodeJS.ErrnoException) => fail(`cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
+  server.once('error', cannotListen);
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  server.removeListener('error', cannotListen);
   server.on('error', (error) => {
-    logger.error('cannot listen', { error });
+    logger.error('server failed', { error });
     process.exit(1);
   });
+  let service: Service;
+  try {
+    service = await startService({
+      kubeConfig,
+      config,
+      logger,
+      apiDocument,
+      componentDir: path.dirname(componentPath),
+      hostEnv: process.env,
+    });
+  } catch (error) {
+    if (error instanceof DataDirError) fail(error.message);
+    throw error;
+  }
+  server.removeListener('request', answerWhileStarting);
+  server.on('request', service.app);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info('listening', { host: config.host, port, component: config.component.name, runtime: config.runtime });
   let stopping = false;
   /**
    * Stop accepting, let requests in flight finish, then close the scheduler and the runtime: local jobs still

@@ -24,6 +24,7 @@ export class Metrics implements Observer {
   private readonly durations: Histogram<'status'>;
   private readonly kubernetes: Counter<'outcome' | 'code'>;
   private readonly webhooks: Counter<'outcome'>;
+  private readonly storeFailures: Counter<'cause'>;
   readonly http: Histogram<'method' | 'route' | 'code'>;
 
   private jobCounts: () => Map<JobStatusValue, number> = () => new Map();
@@ -65,6 +66,23 @@ export class Metrics implements Observer {
     });
     this.kubernetes = new Counter({ name: 'job_scheduler_kubernetes_requests_total', help: 'Write requests to the Kubernetes API, by outcome (ok, retried, failed) and status code.', labelNames: ['outcome', 'code'], registers });
     this.webhooks = new Counter({ name: 'job_scheduler_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['outcome'], registers });
+    this.storeFailures = new Counter({ name: 'job_scheduler_store_write_failures_total', help: 'Failed writes to the local store, by cause (disk-full, locked, gone, io).', labelNames: ['cause'], registers });
+  }
+
+  /** The local runtime's store: a gauge, 1 while it can write and 0 while it cannot (absent on Kubernetes). */
+  watchStore(writable: () => boolean): void {
+    new Gauge({
+      name: 'job_scheduler_store_writable',
+      help: '1 while the local store can write, 0 while a fault (disk full, lock, I/O, removed data directory) stops it.',
+      registers: [this.registry],
+      collect() {
+        this.set(writable() ? 1 : 0);
+      },
+    });
+  }
+
+  storeWriteFailed(cause: string): void {
+    this.storeFailures.inc({ cause });
   }
 
   batchAccepted(type: 'job' | 'batch', jobs: number): void {

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Express } from 'express';
@@ -14,7 +13,9 @@ import { JobFiles } from './runtimes/local/job-files.js';
 import { LocalRuntime } from './runtimes/local/local-runtime.js';
 import type { Runtime } from './runtimes/runtime.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { type DataDir, openDataDir, openStore } from './store/data-dir.js';
+import type { JobStore } from './store/store.js';
+import { refusalOf } from './store/write-health.js';
 
 export interface Service {
   app: Express;
@@ -42,18 +43,28 @@ const INHERITED_VARIABLES = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 /** Where Kubernetes jobs find their payload when the component names no `payload.path`. */
 export const DEFAULT_PAYLOAD_PATH = '/var/job-payload';
 
-/** Wires the runtime, the scheduler and the HTTP app for a configuration, and starts the scheduler. */
+/**
+ * Wires the runtime, the scheduler and the HTTP app for a configuration, and starts the scheduler.
+ * On the local runtime the data directory is taken first (its lock, its permissions, a check of its
+ * store): `DataDirError` means another instance holds it or its store is damaged.
+ */
 export async function startService(deps: ServiceDependencies): Promise<Service> {
   const { config, logger } = deps;
   const metrics = new Metrics();
-  const runtime: Runtime = config.runtime === 'kubernetes' ? kubernetesRuntime(deps, metrics) : localRuntime(deps);
-  const notifier = config.component.notifications?.webhook ? createNotifier(deps, config.component.notifications.webhook, metrics) : undefined;
+  const local = config.runtime === 'local' ? await openLocalState(deps, metrics) : undefined;
+  const runtime: Runtime = local ? localRuntime(deps, local) : kubernetesRuntime(deps, metrics);
+  const notifier = config.component.notifications?.webhook ? createNotifier(deps, config.component.notifications.webhook, metrics, local?.dataDir) : undefined;
   const scheduler = new Scheduler({
     runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: notifier,
     history: { maxAgeMs: config.history.maxAgeSeconds * 1000, keep: config.history.keep, checkMs: config.history.checkSeconds * 1000 },
   });
   metrics.countJobsWith(() => scheduler.statusCounts());
-  await scheduler.start();
+  if (local) metrics.watchStore(() => local.store.health().writable);
+  await scheduler.start().catch(async (error: unknown) => {
+    await runtime.close();
+    local?.dataDir.release();
+    throw error;
+  });
   const app = createApp({
     scheduler,
     logger,
@@ -63,6 +74,7 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     apiDocument: deps.apiDocument,
     maxRequestBytes: config.maxRequestBytes,
     validateResponses: deps.validateResponses ?? false,
+    notReady: local && (() => storeNotReady(local.store)),
   });
   return {
     app,
@@ -71,15 +83,39 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
       await scheduler.close();
       await runtime.close(options);
       await notifier?.close();
+      local?.dataDir.release();
     },
   };
 }
 
-function createNotifier({ config, logger }: ServiceDependencies, url: string, observer: Observer): Notifier {
+/** The local runtime's data directory (locked, private, checked) and its store. */
+interface LocalState {
+  dataDir: DataDir;
+  store: JobStore;
+}
+
+async function openLocalState({ config, logger }: ServiceDependencies, metrics: Metrics): Promise<LocalState> {
+  const dataDir = await openDataDir(path.resolve(config.local.dataDir), { logger });
+  try {
+    return { dataDir, store: openStore(dataDir, { logger, observer: metrics }) };
+  } catch (error) {
+    dataDir.release();
+    throw error;
+  }
+}
+
+/** Why the service cannot take new work while its store cannot write, for `/readyz`. */
+function storeNotReady(store: JobStore) {
+  const health = store.health();
+  if (health.writable || !health.cause) return undefined;
+  return { status: 'not ready', cause: health.cause, since: health.since, message: refusalOf(health.cause).message };
+}
+
+function createNotifier({ config, logger }: ServiceDependencies, url: string, observer: Observer, dataDir: DataDir | undefined): Notifier {
   const { webhook } = config;
   // The local runtime keeps its outbox beside its store; the Kubernetes runtime keeps no state of
   // its own, so after a restart it tells the current state of every job again, under the same ids.
-  const outbox = config.runtime === 'local' ? new SqliteOutbox(path.join(ensureDataDir(config), 'notifications.db')) : new MemoryOutbox();
+  const outbox = dataDir ? new SqliteOutbox(dataDir.privateFile('notifications.db')) : new MemoryOutbox();
   return new Notifier({
     url,
     secret: webhook.secret,
@@ -92,17 +128,11 @@ function createNotifier({ config, logger }: ServiceDependencies, url: string, ob
   });
 }
 
-function ensureDataDir(config: Config): string {
-  const dataDir = path.resolve(config.local.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return dataDir;
-}
-
-function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependencies): LocalRuntime {
-  const dataDir = ensureDataDir(config);
+function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependencies, { dataDir, store }: LocalState): LocalRuntime {
   return new LocalRuntime({
-    store: new SqliteStore(path.join(dataDir, 'scheduler.db')),
-    files: new JobFiles(dataDir),
+    store,
+    // After the store: a jobs folder marks a data directory whose store existed.
+    files: new JobFiles(dataDir.dir),
     workDir: componentDir,
     baseEnv: Object.fromEntries(
       INHERITED_VARIABLES.flatMap((name) => (hostEnv[name] === undefined ? [] : [[name, hostEnv[name]!]])),

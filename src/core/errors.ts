@@ -13,6 +13,7 @@ export type Reason =
   | 'UnsupportedMediaType'
   | 'Conflict'
   | 'ServiceUnavailable'
+  | 'InsufficientStorage'
   | 'InternalError';
 
 export interface FieldProblem {
@@ -68,6 +69,11 @@ export class ApiError extends Error {
 
   static unavailable(message: string): ApiError {
     return new ApiError(503, 'ServiceUnavailable', message);
+  }
+
+  /** The service cannot store the request: its disk is full (507). */
+  static insufficientStorage(message: string): ApiError {
+    return new ApiError(507, 'InsufficientStorage', message);
   }
 
   static internal(): ApiError {

@@ -24,6 +24,8 @@ export interface AppDependencies {
   swaggerUi?: boolean;
   /** Also validate responses against the document (tests turn this on). */
   validateResponses?: boolean;
+  /** Why the service cannot take new work now (the local store cannot write), answered by `/readyz` with 503. */
+  notReady?: () => { status: string; cause: string; since: string; message: string } | undefined;
 }
 
 /** Builds the HTTP app. It never listens: main.ts (or a test) does. */
@@ -47,6 +49,11 @@ export function createApp(deps: AppDependencies): Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
+    const fault = deps.notReady?.();
+    if (fault) {
+      res.status(503).json(fault);
+      return;
+    }
     const ready = deps.scheduler.isReady;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting' });
   });

@@ -1,49 +1,82 @@
+import { chmodSync, existsSync } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ApiError } from '../core/errors.js';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
-import type { JobStore } from './store.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { JobStore, StoreHealth } from './store.js';
+import { createDatabase, FileIdentity, hasNoSpace, SCHEMA } from './store-file.js';
+import { faultOf, realTimers, refusalOf, StoreGoneError, type StoreObserver, type Timers, WriteHealth } from './write-health.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS batches (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT NOT NULL UNIQUE,
-  type TEXT NOT NULL,
-  batch_id TEXT,
-  created TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS jobs (
-  name TEXT PRIMARY KEY,
-  batch_name TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  spec TEXT NOT NULL,
-  state TEXT NOT NULL,
-  payload TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_name, idx);
-`;
+/**
+ * How long a write waits for another process's lock before it counts as failed. Writes are
+ * synchronous, so this stalls the event loop: long enough for a short lock, short enough for clients.
+ */
+export const DEFAULT_BUSY_TIMEOUT_MS = 500;
+
+export interface SqliteStoreOptions {
+  /** The database file; created (complete, mode 0600) when it does not exist. */
+  file: string;
+  logger?: Logger;
+  observer?: StoreObserver;
+  timers?: Timers;
+  now?: () => Date;
+  busyTimeoutMs?: number;
+  /** First and largest delay between retries of failed writes. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  /** How often the file is checked to still be the one opened, between writes. */
+  checkIntervalMs?: number;
+}
 
 /** The parts of a job record that change after acceptance, stored as one JSON column. */
 type JobState = Omit<JobRecord, 'name' | 'batchName' | 'index' | 'spec'>;
+
+interface Accepting {
+  batch: NewBatch;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * SQLite in WAL mode. Accepting a batch is synced to disk (synchronous=FULL for that
  * transaction); state changes use synchronous=NORMAL, which survives a crash of this process
  * but may lose the last changes on power loss, after which the jobs' processes are gone too and
- * the restart rules apply.
+ * the restart rules apply. Changes stay pending until a transaction holding them commits; every
+ * transaction first checks that the file at the path is still the one opened, so nothing is
+ * written into a file that was removed.
  */
 export class SqliteStore implements JobStore {
   private readonly db: Database.Database;
+  private readonly identity: FileIdentity;
   private readonly pending = new Map<string, JobRecord>();
+  private readonly pendingMeta = new Map<string, string>();
   private flushScheduled = false;
-  private readonly accepting: Array<{ batch: NewBatch; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private readonly accepting: Accepting[] = [];
   private readonly statements;
+  private readonly writes: WriteHealth;
+  private readonly logger: Logger;
+  private readonly timers: Timers;
+  private checkTimer: unknown;
 
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = OFF');
-    this.db.exec(SCHEMA);
+  constructor(private readonly options: SqliteStoreOptions) {
+    const { file } = options;
+    this.logger = options.logger ?? silentLogger();
+    this.timers = options.timers ?? realTimers;
+    if (!existsSync(file)) createDatabase(file);
+    this.db = new Database(file, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    try {
+      // SQLite gives the -wal and -shm files the mode of the database file.
+      chmodSync(file, 0o600);
+      this.identity = new FileIdentity(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = OFF');
+      this.db.exec(SCHEMA);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     this.statements = {
       insertBatch: this.db.prepare('INSERT INTO batches (name, type, batch_id, created) VALUES (?, ?, ?, ?)'),
       insertJob: this.db.prepare('INSERT INTO jobs (name, batch_name, idx, spec, state, payload) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -54,6 +87,10 @@ export class SqliteStore implements JobStore {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
+    this.writes = new WriteHealth({
+      ...options, logger: this.logger, timers: this.timers, retry: () => this.retry(), isDiskFull: () => hasNoSpace(path.dirname(file)),
+    });
+    this.armCheck();
   }
 
   load(): Snapshot {
@@ -83,6 +120,8 @@ export class SqliteStore implements JobStore {
   }
 
   insertBatch(batch: NewBatch): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
       this.accepting.push({ batch, resolve, reject });
       if (this.accepting.length === 1) setImmediate(() => this.commitAccepted());
@@ -90,37 +129,34 @@ export class SqliteStore implements JobStore {
   }
 
   /**
-   * Group commit: every batch accepted in this turn of the event loop goes into one transaction,
-   * synced to disk once (synchronous=FULL), each in its own savepoint so one failure fails only
-   * its own request.
+   * Group commit: every batch accepted in this turn of the event loop goes into one transaction with
+   * the pending job changes, synced to disk once (synchronous=FULL). Each batch has its own savepoint
+   * so that a batch the database refuses fails only its own request; a fault of the store (disk full,
+   * lock, I/O) fails the whole transaction, and every request gets the store's refusal.
    */
   private commitAccepted(): void {
     const waiting = this.accepting.splice(0);
     if (waiting.length === 0) return;
-    if (!this.db.open) {
-      for (const { reject } of waiting) reject(new Error('the store is closed'));
+    const refusal = this.refusal();
+    if (refusal) {
+      for (const { reject } of waiting) reject(refusal);
       return;
     }
-    this.flush();
-    const failed = new Map<NewBatch, unknown>();
-    this.db.pragma('synchronous = FULL');
-    try {
-      this.db.transaction(() => {
-        for (const { batch } of waiting) {
-          try {
-            this.insertOne(batch);
-          } catch (error) {
-            failed.set(batch, error);
-          }
+    const refused = new Map<NewBatch, unknown>();
+    const error = this.transact(() => {
+      for (const { batch } of waiting) {
+        try {
+          this.insertOne(batch);
+        } catch (batchError) {
+          if (faultOf(batchError)) throw batchError;
+          refused.set(batch, batchError);
         }
-      })();
-    } catch (error) {
-      for (const { batch } of waiting) failed.set(batch, error);
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
+      }
+    }, true);
+    const failure = error === undefined ? undefined : this.refusal() ?? error;
     for (const { batch, resolve, reject } of waiting) {
-      if (failed.has(batch)) reject(failed.get(batch));
+      if (failure !== undefined) reject(failure);
+      else if (refused.has(batch)) reject(refused.get(batch));
       else resolve();
     }
   }
@@ -143,22 +179,14 @@ export class SqliteStore implements JobStore {
 
   saveJob(job: JobRecord): void {
     this.pending.set(job.name, job);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.scheduleFlush();
   }
 
   flush(): boolean {
-    this.flushScheduled = false;
-    if (!this.db.open) return false;
-    if (this.pending.size === 0) return true;
-    const jobs = [...this.pending.values()];
-    this.pending.clear();
-    this.db.transaction(() => {
-      for (const job of jobs) this.statements.updateJob.run(stateText(job), job.name);
-    })();
-    return true;
+    if (!this.db.open || this.writes.current.cause === 'gone') return false;
+    if (!this.hasPending()) return true;
+    if (!this.writes.writable) return false;
+    return this.transact() === undefined;
   }
 
   readPayload(jobName: string): string | undefined {
@@ -166,25 +194,106 @@ export class SqliteStore implements JobStore {
   }
 
   deleteBatch(batchName: string): void {
-    this.flush();
-    this.db.transaction(() => {
+    const refusal = this.refusal();
+    if (refusal) throw refusal;
+    const error = this.transact(() => {
       this.statements.deleteJobs.run(batchName);
       this.statements.deleteBatch.run(batchName);
-    })();
+    });
+    if (error !== undefined) throw this.refusal() ?? error;
   }
 
   getMeta(key: string): string | undefined {
-    return (this.statements.getMeta.get(key) as string | undefined) ?? undefined;
+    return this.pendingMeta.get(key) ?? (this.statements.getMeta.get(key) as string | undefined) ?? undefined;
   }
 
   setMeta(key: string, value: string): void {
-    this.statements.setMeta.run(key, value);
+    this.pendingMeta.set(key, value);
+    this.scheduleFlush();
+  }
+
+  health(): StoreHealth {
+    return this.writes.current;
+  }
+
+  onHealthChange(listener: (health: StoreHealth) => void): () => void {
+    return this.writes.onChange(listener);
   }
 
   close(): void {
     if (!this.db.open) return;
-    this.flush();
+    if (this.hasPending() && this.writes.current.cause !== 'gone') this.transact();
+    this.writes.close();
+    this.timers.clearTimeout(this.checkTimer);
+    if (this.hasPending()) {
+      this.logger.error('store closed with changes it could not write', { jobs: this.pending.size, cause: this.writes.current.cause });
+    }
     this.db.close();
+  }
+
+  /**
+   * One transaction holding every pending change and then `body`. Never throws: a failure is
+   * reported to the write health (which retries) and answered; the pending changes stay.
+   */
+  private transact(body?: () => void, durable = false): unknown {
+    if (!this.identity.isSame()) {
+      const error = new StoreGoneError();
+      this.writes.failed(error);
+      return error;
+    }
+    if (durable) this.db.pragma('synchronous = FULL');
+    try {
+      this.db.transaction(() => {
+        for (const job of this.pending.values()) this.statements.updateJob.run(stateText(job), job.name);
+        for (const [key, value] of this.pendingMeta) this.statements.setMeta.run(key, value);
+        body?.();
+      })();
+    } catch (error) {
+      this.writes.failed(error);
+      return error;
+    } finally {
+      if (durable) this.db.pragma('synchronous = NORMAL');
+    }
+    this.pending.clear();
+    this.pendingMeta.clear();
+    this.writes.succeeded();
+    return undefined;
+  }
+
+  /** A retry after a failure: the pending changes, or a one-row write that shows the store can write again. */
+  private retry(): void {
+    if (!this.db.open) return;
+    if (this.hasPending()) this.transact();
+    else this.transact(() => this.statements.setMeta.run('lastWriteCheck', (this.options.now?.() ?? new Date()).toISOString()));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      // While in a fault, the retry timer owns the next attempt.
+      if (this.db.open && this.writes.writable && this.hasPending()) this.transact();
+    });
+  }
+
+  /** Notices a removed data directory between writes too, so that readiness reports it. */
+  private armCheck(): void {
+    this.checkTimer = this.timers.setTimeout(() => {
+      if (!this.db.open) return;
+      if (this.writes.writable && !this.identity.isSame()) this.writes.failed(new StoreGoneError());
+      this.armCheck();
+    }, this.options.checkIntervalMs ?? 5000);
+  }
+
+  private hasPending(): boolean {
+    return this.pending.size > 0 || this.pendingMeta.size > 0;
+  }
+
+  private refusal(): ApiError | undefined {
+    if (!this.db.open) return ApiError.unavailable('the service is shutting down; try again later');
+    const { cause } = this.writes.current;
+    return cause === undefined ? undefined : refusalOf(cause);
   }
 }
 

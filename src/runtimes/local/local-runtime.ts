@@ -120,11 +120,12 @@ export class LocalRuntime implements Runtime {
       });
     });
     await Promise.all(removable);
+    // The rows first: when the store cannot write (507/503) the batch stays whole, files and all.
+    this.options.store.deleteBatch(batch.name);
     for (const job of jobs) {
       this.forget(job.name);
       this.options.files.remove(job.name);
     }
-    this.options.store.deleteBatch(batch.name);
   }
 
   /**

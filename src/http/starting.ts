@@ -1,0 +1,17 @@
+import type { RequestListener } from 'node:http';
+
+/**
+ * What the port answers between binding and the service being ready (the runtime opening its
+ * state): alive, not ready, and a Status body for the API, so that clients retry.
+ */
+export const answerWhileStarting: RequestListener = (req, res) => {
+  const route = (req.url ?? '/').split('?')[0];
+  const [code, body] = route === '/healthz'
+    ? [200, { status: 'ok' }]
+    : route === '/readyz'
+      ? [503, { status: 'starting' }]
+      : [503, { status: 'Failure', message: 'the service is starting; try again shortly', code: 503, reason: 'ServiceUnavailable' }];
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+};
