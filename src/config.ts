@@ -5,6 +5,8 @@ import { ApiError } from './core/errors.js';
 import { componentNameProblem } from './core/naming.js';
 import { checkJobDescription } from './core/validate.js';
 import type { BatchStatusRule } from './core/status.js';
+import { DEFAULT_LIMITS, EMPTY_EXEC_SIZE, execProblems, LINUX_MAX_ARG_STRLEN, overlayExecSize, type RequestLimits } from './core/limits.js';
+import { LOADER_VARIABLES_GRANT, OVERRIDE_GRANTS, type OverrideGrant } from './core/trust.js';
 
 /** The component, as configured with the field names of a Radix `jobs:` entry. */
 export interface ComponentConfig extends JobSettings {
@@ -13,6 +15,8 @@ export interface ComponentConfig extends JobSettings {
   payload?: { path: string };
   notifications?: { webhook?: string };
   batchStatusRules?: BatchStatusRule[];
+  /** The job fields clients may set; absent, the runtime's default (see core/trust.ts). */
+  allowOverrides?: OverrideGrant[];
 }
 
 export type RuntimeKind = 'local' | 'kubernetes';
@@ -31,6 +35,10 @@ export interface Config {
   maxRequestBytes: number;
   /** When set, every `/api` route requires it as a bearer token. Never logged. */
   apiToken: string | undefined;
+  /** Most seconds a client may take to send a whole request (headers and body). */
+  requestTimeoutSeconds: number;
+  /** Bounds on what one request may ask for. */
+  limits: RequestLimits;
   /** Serve Swagger UI at /swaggerui. */
   swaggerUi: boolean;
   /** On SIGTERM, how long requests in flight may take before the service exits anyway. */
@@ -78,6 +86,8 @@ export interface ConfigSources {
   /** The parsed OpenAPI document: job settings in the file are checked with its schemas. */
   apiDocument: object;
   cpus: number;
+  /** What `JOB_SCHEDULER_API_TOKEN_FILE` holds, read by main.ts, or why it could not be read. */
+  apiTokenFile?: { text: string } | { error: string };
 }
 
 /** Reads and checks every setting at once; throws one ConfigError naming every bad one. */
@@ -95,7 +105,15 @@ export function loadConfig(sources: ConfigSources): Config {
     // Local jobs share this machine's CPUs; Kubernetes Jobs are bounded by the cluster's quotas instead.
     maxRunning: env.integer('JOB_SCHEDULER_MAX_RUNNING', runtime === 'local' ? Math.max(1, sources.cpus) : 1_000_000, 1, 1_000_000),
     maxRequestBytes: env.integer('JOB_SCHEDULER_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 2 * 1024 * 1024, 2 ** 31 - 1),
-    apiToken: sources.env.JOB_SCHEDULER_API_TOKEN?.trim() || undefined,
+    apiToken: readApiToken(sources, problems),
+    requestTimeoutSeconds: env.number('JOB_SCHEDULER_REQUEST_TIMEOUT_SECONDS', 60, 1, 3600),
+    limits: {
+      maxBatchJobs: env.integer('JOB_SCHEDULER_MAX_BATCH_JOBS', DEFAULT_LIMITS.maxBatchJobs, 1, 1_000_000),
+      maxTrackedJobs: env.integer('JOB_SCHEDULER_MAX_TRACKED_JOBS', DEFAULT_LIMITS.maxTrackedJobs, 1, 10_000_000),
+      maxVariables: env.integer('JOB_SCHEDULER_MAX_VARIABLES', DEFAULT_LIMITS.maxVariables, 1, 10_000),
+      maxVariableBytes: env.integer('JOB_SCHEDULER_MAX_VARIABLE_BYTES', DEFAULT_LIMITS.maxVariableBytes, 16, LINUX_MAX_ARG_STRLEN),
+      maxExecBytes: env.integer('JOB_SCHEDULER_MAX_EXEC_BYTES', DEFAULT_LIMITS.maxExecBytes, 1024, 16 * 1024 * 1024),
+    },
     swaggerUi: env.boolean('JOB_SCHEDULER_SWAGGER_UI', true),
     shutdownSeconds: env.number('JOB_SCHEDULER_SHUTDOWN_SECONDS', 25, 0, 3600),
     history: {
@@ -128,8 +146,53 @@ export function loadConfig(sources: ConfigSources): Config {
   if (runtime === 'kubernetes' && component.name && !component.image) {
     problems.push(`${sources.componentPath}: image is required on the kubernetes runtime`);
   }
+  if (config.limits.maxBatchJobs > config.limits.maxTrackedJobs) {
+    problems.push('JOB_SCHEDULER_MAX_BATCH_JOBS cannot be above JOB_SCHEDULER_MAX_TRACKED_JOBS (no batch that large could be accepted)');
+  }
+  for (const problem of execProblems(component, overlayExecSize(EMPTY_EXEC_SIZE, component), config.limits, '')) {
+    problems.push(`${sources.componentPath}: ${problem.path} ${problem.message}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * The token from `JOB_SCHEDULER_API_TOKEN` or the file `JOB_SCHEDULER_API_TOKEN_FILE` names. A token
+ * that is set but blank (an empty Secret, a file holding a newline) would turn auth off unnoticed:
+ * it stops start-up instead. Messages never quote the token.
+ */
+function readApiToken(sources: ConfigSources, problems: string[]): string | undefined {
+  const { JOB_SCHEDULER_API_TOKEN: fromEnv, JOB_SCHEDULER_API_TOKEN_FILE: file } = sources.env;
+  if (fromEnv !== undefined && file !== undefined) {
+    problems.push('set JOB_SCHEDULER_API_TOKEN or JOB_SCHEDULER_API_TOKEN_FILE, not both');
+    return undefined;
+  }
+  let token: string;
+  let name: string;
+  if (file !== undefined) {
+    name = `JOB_SCHEDULER_API_TOKEN_FILE (${file})`;
+    const read = sources.apiTokenFile;
+    if (file === '' || !read || 'error' in read) {
+      problems.push(`${name}: cannot read the token file${read && 'error' in read ? ` (${read.error})` : ''}; fix it, or unset the variable to run without auth`);
+      return undefined;
+    }
+    token = read.text;
+  } else if (fromEnv !== undefined) {
+    name = 'JOB_SCHEDULER_API_TOKEN';
+    token = fromEnv;
+  } else {
+    return undefined;
+  }
+  token = token.trim();
+  if (token === '') {
+    problems.push(`${name} is set but blank, which would leave every route open: give it a token, or unset it to run without auth`);
+    return undefined;
+  }
+  if (/[\s\p{Cc}]/u.test(token)) {
+    problems.push(`${name} holds spaces or control characters: a bearer token is one word of printable characters`);
+    return undefined;
+  }
+  return token;
 }
 
 function readComponent(sources: ConfigSources, problems: string[]): ComponentConfig {
@@ -148,11 +211,14 @@ function readComponent(sources: ConfigSources, problems: string[]): ComponentCon
   }
   const component = parsed as ComponentConfig;
   try {
-    const { payload: _mountPath, ...settings } = component;
+    const { payload: _mountPath, allowOverrides: _allow, ...settings } = component;
     checkJobDescription(settings);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     for (const field of error.fields ?? []) problems.push(`${where}: ${field.path} ${field.message}`);
+  }
+  if (component.allowOverrides?.includes(LOADER_VARIABLES_GRANT) && !component.allowOverrides.includes('variables')) {
+    problems.push(`${where}: allowOverrides lists ${LOADER_VARIABLES_GRANT} but not variables, which it is part of`);
   }
   const nameProblem = componentNameProblem(component.name);
   if (nameProblem) problems.push(`${where}: name ${nameProblem}`);
@@ -185,6 +251,7 @@ function componentValidator(apiDocument: object) {
       src: { type: 'string' },
       schedulerPort: { type: 'integer', minimum: 1, maximum: 65535 },
       payload: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', pattern: '^/' } } },
+      allowOverrides: { type: 'array', uniqueItems: true, items: { enum: OVERRIDE_GRANTS } },
       notifications: {
         type: 'object',
         additionalProperties: false,

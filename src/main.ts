@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -21,17 +21,18 @@ async function main(): Promise<void> {
     fail(`cannot read the component file ${componentPath} (set JOB_SCHEDULER_CONFIG): ${(error as Error).message}`);
   }
   const env = { ...process.env };
-  if (env.JOB_SCHEDULER_API_TOKEN_FILE && !env.JOB_SCHEDULER_API_TOKEN) {
-    // A token mounted from a Secret: read once here, so config stays a pure function of its inputs.
+  // A token mounted from a Secret: read once here, so config stays a pure function of its inputs.
+  let apiTokenFile: { text: string } | { error: string } | undefined;
+  if (env.JOB_SCHEDULER_API_TOKEN_FILE) {
     try {
-      env.JOB_SCHEDULER_API_TOKEN = readFileSync(env.JOB_SCHEDULER_API_TOKEN_FILE, 'utf8').trim();
+      apiTokenFile = { text: readFileSync(env.JOB_SCHEDULER_API_TOKEN_FILE, 'utf8') };
     } catch (error) {
-      fail(`cannot read JOB_SCHEDULER_API_TOKEN_FILE: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      apiTokenFile = { error: (error as NodeJS.ErrnoException).code ?? 'unreadable' };
     }
   }
   let config;
   try {
-    config = loadConfig({ env, componentYaml, componentPath, apiDocument, cpus: availableParallelism() });
+    config = loadConfig({ env, componentYaml, componentPath, apiDocument, cpus: availableParallelism(), apiTokenFile });
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
@@ -51,10 +52,15 @@ async function main(): Promise<void> {
     componentDir: path.dirname(componentPath),
     hostEnv: process.env,
   });
-  const server: Server = service.app.listen(config.port, config.host, () => {
+  // A slow client cannot hold a request (and its buffered body) for longer than the request timeout.
+  const requestTimeout = config.requestTimeoutSeconds * 1000;
+  const headersTimeout = Math.min(requestTimeout, 15_000);
+  const server: Server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(headersTimeout / 2, 5_000) }, service.app);
+  server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info('listening', { host: config.host, port, component: config.component.name, runtime: config.runtime });
+    const auth = config.apiToken ? 'bearer' : 'off';
+    logger.info('listening', { host: config.host, port, component: config.component.name, runtime: config.runtime, auth });
   });
   answerMalformedRequests(server);
   server.on('error', (error) => {
