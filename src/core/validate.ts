@@ -71,8 +71,7 @@ function settingsProblems(settings: JobSettings, prefix: string, problems: Field
   });
   // A payload is bytes to deliver as a file, NUL included; every other string reaches an environment,
   // an argument list, a label or a log, where a NUL ends it early or is refused.
-  const { payload: _payload, ...fields } = settings as JobDescription;
-  nulProblems(fields, prefix.slice(0, -1), problems);
+  for (const [key, value] of Object.entries(settings)) if (key !== 'payload') nulProblems(value, `${prefix}${key}`, problems);
 }
 
 function nulProblems(value: unknown, path: string, problems: FieldProblem[]): void {

@@ -28,19 +28,33 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * million `{}` is refused before any work per job), then unsafe keys anywhere in the body.
  */
 export function screenBody(limits: RequestLimits): RequestHandler {
-  return (req, _res, next) => {
+  return async (req, _res, next) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null) {
       next();
       return;
     }
-    const jobs = (body as { jobScheduleDescriptions?: unknown }).jobScheduleDescriptions;
-    if (Array.isArray(jobs)) checkBatchSize(jobs.length, limits);
-    const unsafe = unsafeKeyProblems(body);
-    if (unsafe.length > 0) throw ApiError.invalid(describe(unsafe), unsafe);
-    // Parsing took this turn; validation gets the next.
-    setImmediate(next);
+    const { jobScheduleDescriptions: jobs, ...rest } = body as { jobScheduleDescriptions?: unknown };
+    if (!Array.isArray(jobs)) {
+      refuseUnsafe(unsafeKeyProblems(body));
+      next();
+      return;
+    }
+    checkBatchSize(jobs.length, limits);
+    // Parsing took this turn: the walk over the jobs, and then validation, get the next ones.
+    const unsafe = unsafeKeyProblems(rest);
+    for (let start = 0; start < jobs.length && unsafe.length < MAX_PROBLEMS; start += CHUNK) {
+      await nextTurn();
+      for (let i = start; i < Math.min(start + CHUNK, jobs.length); i++) unsafeKeyProblems(jobs[i], `jobScheduleDescriptions[${i}]`, unsafe, MAX_PROBLEMS);
+    }
+    refuseUnsafe(unsafe);
+    await nextTurn();
+    next();
   };
+}
+
+function refuseUnsafe(problems: FieldProblem[]): void {
+  if (problems.length > 0) throw ApiError.invalid(describe(problems), problems);
 }
 
 /** After schema validation, on submissions: the trust model, the per-job bounds and the tracked-jobs bound. */

@@ -1,5 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
-import { isUtf8 } from 'node:buffer';
+import { TextDecoder } from 'node:util';
 import type { Request, RequestHandler, Response } from 'express';
 import { ApiError } from '../core/errors.js';
 
@@ -27,7 +27,10 @@ export function jsonBody(options: { maxBytes: number }): RequestHandler {
       refuse(req, res, refusal, next);
       return;
     }
-    const chunks: Buffer[] = [];
+    // Decoded as it arrives: the UTF-8 check and the copy are spread over the reads, not done at the end
+    // on the whole body, which would hold the event loop for a large batch.
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let text = '';
     let received = 0;
     let done = false;
     // Stream events run outside the request's async context: the rest of the chain must run inside it.
@@ -40,7 +43,7 @@ export function jsonBody(options: { maxBytes: number }): RequestHandler {
         return;
       }
       try {
-        req.body = received === 0 ? undefined : parse(Buffer.concat(chunks, received));
+        req.body = received === 0 ? undefined : parse(text);
       } catch (parseError) {
         next(parseError);
         return;
@@ -49,10 +52,22 @@ export function jsonBody(options: { maxBytes: number }): RequestHandler {
     });
     const onData = (chunk: Buffer) => {
       received += chunk.length;
-      if (received > options.maxBytes) finish(tooLarge(options.maxBytes));
-      else chunks.push(chunk);
+      if (received > options.maxBytes) {
+        finish(tooLarge(options.maxBytes));
+        return;
+      }
+      const decoded = decode(decoder, chunk);
+      if (decoded === undefined) finish(notUtf8());
+      else text += decoded;
     };
-    const onEnd = () => finish();
+    const onEnd = () => {
+      const rest = decode(decoder);
+      if (rest === undefined) finish(notUtf8());
+      else {
+        text += rest;
+        finish();
+      }
+    };
     const onError = () => finish(ApiError.badRequest('the request body could not be read'));
     // Closed before its end: the client went away and there is no one to answer.
     const onClose = () => {
@@ -100,9 +115,20 @@ function refuse(req: Request, res: Response, error: ApiError, next: (error: unkn
   next(error);
 }
 
-function parse(raw: Buffer): unknown {
-  if (!isUtf8(raw)) throw ApiError.badRequest('the request body is not valid UTF-8: send JSON text encoded as UTF-8');
-  const text = raw.toString('utf8');
+/** The text of a chunk (or, without one, of what the decoder still holds), or undefined when it is not UTF-8. */
+function decode(decoder: TextDecoder, chunk?: Buffer): string | undefined {
+  try {
+    return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+  } catch {
+    return undefined;
+  }
+}
+
+function notUtf8(): ApiError {
+  return ApiError.badRequest('the request body is not valid UTF-8: send JSON text encoded as UTF-8 (a payload is delivered byte for byte, so no byte is replaced)');
+}
+
+function parse(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -129,6 +129,8 @@ describe('input that should be refused', function () {
   it('when __proto__, constructor or prototype is a key anywhere in the body, answers 422 naming it instead of dropping it', async () => {
     t = await startTestService();
     const send = (text: string) => t.request.post(text.includes('jobScheduleDescriptions') ? '/api/v1/batches' : '/api/v1/jobs').set('content-type', 'application/json').send(text);
+    const topLevel = await send('{"__proto__": {"payload": "x"}}').expect(422);
+    assert.deepEqual(fieldsOf(topLevel.body), ['__proto__']);
     const inVariables = await send('{"variables": {"A": "1", "__proto__": "x"}}').expect(422);
     assert.deepEqual(fieldsOf(inVariables.body), ['variables.__proto__']);
     const escaped = await send('{"variables": {"\\u005f_proto__": {"polluted": "yes"}}}').expect(422);
