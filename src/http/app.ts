@@ -73,16 +73,10 @@ export function createApp(deps: AppDependencies): Express {
       ignoreUndocumented: false,
     }),
   );
-  app.use('/api', admitSubmissions({ ...deps.admission, trackedJobs: () => trackedJobs(deps.scheduler) }));
+  app.use('/api', admitSubmissions({ ...deps.admission, trackedJobs: () => deps.scheduler.trackedJobs }));
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
   app.use(notFoundHandler);
   app.use(errorWriter(deps.logger));
   return app;
-}
-
-function trackedJobs(scheduler: Scheduler): number {
-  let count = 0;
-  for (const jobs of scheduler.statusCounts().values()) count += jobs;
-  return count;
 }

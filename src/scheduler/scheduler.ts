@@ -241,6 +241,11 @@ export class Scheduler {
     return entry;
   }
 
+  /** Jobs tracked now (every batch and single job until deleted), for the tracked-jobs bound. */
+  get trackedJobs(): number {
+    return this.index.jobCount;
+  }
+
   /** How many known jobs are in each status (for metrics). */
   statusCounts(): Map<JobStatusValue, number> {
     const counts = new Map<JobStatusValue, number>();
