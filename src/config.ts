@@ -7,6 +7,7 @@ import { checkJobDescription } from './core/validate.js';
 import type { BatchStatusRule } from './core/status.js';
 import { DEFAULT_LIMITS, EMPTY_EXEC_SIZE, execProblems, LINUX_MAX_ARG_STRLEN, overlayExecSize, type RequestLimits } from './core/limits.js';
 import { LOADER_VARIABLES_GRANT, OVERRIDE_GRANTS, type OverrideGrant } from './core/trust.js';
+import { readApiToken, type TokenFile } from './api-token.js';
 
 /** The component, as configured with the field names of a Radix `jobs:` entry. */
 export interface ComponentConfig extends JobSettings {
@@ -87,7 +88,7 @@ export interface ConfigSources {
   apiDocument: object;
   cpus: number;
   /** What `JOB_SCHEDULER_API_TOKEN_FILE` holds, read by main.ts, or why it could not be read. */
-  apiTokenFile?: { text: string } | { error: string };
+  apiTokenFile?: TokenFile;
 }
 
 /** Reads and checks every setting at once; throws one ConfigError naming every bad one. */
@@ -105,7 +106,7 @@ export function loadConfig(sources: ConfigSources): Config {
     // Local jobs share this machine's CPUs; Kubernetes Jobs are bounded by the cluster's quotas instead.
     maxRunning: env.integer('JOB_SCHEDULER_MAX_RUNNING', runtime === 'local' ? Math.max(1, sources.cpus) : 1_000_000, 1, 1_000_000),
     maxRequestBytes: env.integer('JOB_SCHEDULER_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 2 * 1024 * 1024, 2 ** 31 - 1),
-    apiToken: readApiToken(sources, problems),
+    apiToken: readApiToken(sources.env, sources.apiTokenFile, problems),
     requestTimeoutSeconds: env.number('JOB_SCHEDULER_REQUEST_TIMEOUT_SECONDS', 60, 1, 3600),
     limits: {
       maxBatchJobs: env.integer('JOB_SCHEDULER_MAX_BATCH_JOBS', DEFAULT_LIMITS.maxBatchJobs, 1, 1_000_000),
@@ -154,45 +155,6 @@ export function loadConfig(sources: ConfigSources): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-/**
- * The token from `JOB_SCHEDULER_API_TOKEN` or the file `JOB_SCHEDULER_API_TOKEN_FILE` names. A token
- * that is set but blank (an empty Secret, a file holding a newline) would turn auth off unnoticed:
- * it stops start-up instead. Messages never quote the token.
- */
-function readApiToken(sources: ConfigSources, problems: string[]): string | undefined {
-  const { JOB_SCHEDULER_API_TOKEN: fromEnv, JOB_SCHEDULER_API_TOKEN_FILE: file } = sources.env;
-  if (fromEnv !== undefined && file !== undefined) {
-    problems.push('set JOB_SCHEDULER_API_TOKEN or JOB_SCHEDULER_API_TOKEN_FILE, not both');
-    return undefined;
-  }
-  let token: string;
-  let name: string;
-  if (file !== undefined) {
-    name = `JOB_SCHEDULER_API_TOKEN_FILE (${file})`;
-    const read = sources.apiTokenFile;
-    if (file === '' || !read || 'error' in read) {
-      problems.push(`${name}: cannot read the token file${read && 'error' in read ? ` (${read.error})` : ''}; fix it, or unset the variable to run without auth`);
-      return undefined;
-    }
-    token = read.text;
-  } else if (fromEnv !== undefined) {
-    name = 'JOB_SCHEDULER_API_TOKEN';
-    token = fromEnv;
-  } else {
-    return undefined;
-  }
-  token = token.trim();
-  if (token === '') {
-    problems.push(`${name} is set but blank, which would leave every route open: give it a token, or unset it to run without auth`);
-    return undefined;
-  }
-  if (/[\s\p{Cc}]/u.test(token)) {
-    problems.push(`${name} holds spaces or control characters: a bearer token is one word of printable characters`);
-    return undefined;
-  }
-  return token;
 }
 
 function readComponent(sources: ConfigSources, problems: string[]): ComponentConfig {

@@ -26,7 +26,7 @@ const REASONS: Record<number, Reason> = {
   503: 'ServiceUnavailable',
 };
 
-/** Errors raised by express-openapi-validator and by body-parser, as far as we read them. */
+/** Errors raised by express-openapi-validator, as far as we read them. */
 interface ForeignError {
   status?: number;
   statusCode?: number;
@@ -85,8 +85,6 @@ function toBody(error: unknown, route: string): FailureBody {
   const foreign = (error ?? {}) as ForeignError;
   const code = foreign.status ?? foreign.statusCode;
   if (typeof code === 'number' && code >= 400 && code < 500) {
-    if (foreign.type === 'entity.parse.failed') return bodyOf(400, 'BadRequest', 'the request body is not valid JSON');
-    if (foreign.type === 'entity.too.large') return bodyOf(413, 'RequestEntityTooLarge', 'the request body is larger than the service accepts');
     // The validator's "no such operation" names the request path as if it were a field: say it plainly.
     if (code === 404) return bodyOf(404, 'NotFound', `${route}: no such resource`);
     if (code === 405) return bodyOf(405, 'MethodNotAllowed', `${route}: method not allowed`);
