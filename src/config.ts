@@ -5,6 +5,9 @@ import { ApiError } from './core/errors.js';
 import { componentNameProblem } from './core/naming.js';
 import { checkJobDescription } from './core/validate.js';
 import type { BatchStatusRule } from './core/status.js';
+import { DEFAULT_LIMITS, EMPTY_EXEC_SIZE, execProblems, LINUX_MAX_ARG_STRLEN, overlayExecSize, type RequestLimits } from './core/limits.js';
+import { LOADER_VARIABLES_GRANT, OVERRIDE_GRANTS, type OverrideGrant } from './core/trust.js';
+import { readApiToken, type TokenFile } from './api-token.js';
 
 /** The component, as configured with the field names of a Radix `jobs:` entry. */
 export interface ComponentConfig extends JobSettings {
@@ -19,6 +22,8 @@ export interface ComponentConfig extends JobSettings {
    * counts as a failed attempt, for programs that must not run twice unattended.
    */
   safeToRestart?: boolean;
+  /** The job fields clients may set; absent, the runtime's default (see core/trust.ts). */
+  allowOverrides?: OverrideGrant[];
 }
 
 export type RuntimeKind = 'local' | 'kubernetes';
@@ -37,6 +42,10 @@ export interface Config {
   maxRequestBytes: number;
   /** When set, every `/api` route requires it as a bearer token. Never logged. */
   apiToken: string | undefined;
+  /** Most seconds a client may take to send a whole request (headers and body). */
+  requestTimeoutSeconds: number;
+  /** Bounds on what one request may ask for. */
+  limits: RequestLimits;
   /** Serve Swagger UI at /swaggerui. */
   swaggerUi: boolean;
   /** On SIGTERM, how long requests in flight may take before the service exits anyway. */
@@ -84,6 +93,8 @@ export interface ConfigSources {
   /** The parsed OpenAPI document: job settings in the file are checked with its schemas. */
   apiDocument: object;
   cpus: number;
+  /** What `JOB_SCHEDULER_API_TOKEN_FILE` holds, read by main.ts, or why it could not be read. */
+  apiTokenFile?: TokenFile;
 }
 
 /** Reads and checks every setting at once; throws one ConfigError naming every bad one. */
@@ -101,7 +112,15 @@ export function loadConfig(sources: ConfigSources): Config {
     // Local jobs share this machine's CPUs; Kubernetes Jobs are bounded by the cluster's quotas instead.
     maxRunning: env.integer('JOB_SCHEDULER_MAX_RUNNING', runtime === 'local' ? Math.max(1, sources.cpus) : 1_000_000, 1, 1_000_000),
     maxRequestBytes: env.integer('JOB_SCHEDULER_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 2 * 1024 * 1024, 2 ** 31 - 1),
-    apiToken: sources.env.JOB_SCHEDULER_API_TOKEN?.trim() || undefined,
+    apiToken: readApiToken(sources.env, sources.apiTokenFile, problems),
+    requestTimeoutSeconds: env.number('JOB_SCHEDULER_REQUEST_TIMEOUT_SECONDS', 60, 1, 3600),
+    limits: {
+      maxBatchJobs: env.integer('JOB_SCHEDULER_MAX_BATCH_JOBS', DEFAULT_LIMITS.maxBatchJobs, 1, 1_000_000),
+      maxTrackedJobs: env.integer('JOB_SCHEDULER_MAX_TRACKED_JOBS', DEFAULT_LIMITS.maxTrackedJobs, 1, 10_000_000),
+      maxVariables: env.integer('JOB_SCHEDULER_MAX_VARIABLES', DEFAULT_LIMITS.maxVariables, 1, 10_000),
+      maxVariableBytes: env.integer('JOB_SCHEDULER_MAX_VARIABLE_BYTES', DEFAULT_LIMITS.maxVariableBytes, 16, LINUX_MAX_ARG_STRLEN),
+      maxExecBytes: env.integer('JOB_SCHEDULER_MAX_EXEC_BYTES', DEFAULT_LIMITS.maxExecBytes, 1024, 16 * 1024 * 1024),
+    },
     swaggerUi: env.boolean('JOB_SCHEDULER_SWAGGER_UI', true),
     shutdownSeconds: env.number('JOB_SCHEDULER_SHUTDOWN_SECONDS', 25, 0, 3600),
     history: {
@@ -134,6 +153,12 @@ export function loadConfig(sources: ConfigSources): Config {
   if (runtime === 'kubernetes' && component.name && !component.image) {
     problems.push(`${sources.componentPath}: image is required on the kubernetes runtime`);
   }
+  if (config.limits.maxBatchJobs > config.limits.maxTrackedJobs) {
+    problems.push('JOB_SCHEDULER_MAX_BATCH_JOBS cannot be above JOB_SCHEDULER_MAX_TRACKED_JOBS (no batch that large could be accepted)');
+  }
+  for (const problem of execProblems(component, overlayExecSize(EMPTY_EXEC_SIZE, component), config.limits, '')) {
+    problems.push(`${sources.componentPath}: ${problem.path} ${problem.message}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -154,11 +179,14 @@ function readComponent(sources: ConfigSources, problems: string[]): ComponentCon
   }
   const component = parsed as ComponentConfig;
   try {
-    const { payload: _mountPath, ...settings } = component;
+    const { payload: _mountPath, allowOverrides: _allow, ...settings } = component;
     checkJobDescription(settings);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     for (const field of error.fields ?? []) problems.push(`${where}: ${field.path} ${field.message}`);
+  }
+  if (component.allowOverrides?.includes(LOADER_VARIABLES_GRANT) && !component.allowOverrides.includes('variables')) {
+    problems.push(`${where}: allowOverrides lists ${LOADER_VARIABLES_GRANT} but not variables, which it is part of`);
   }
   const nameProblem = componentNameProblem(component.name);
   if (nameProblem) problems.push(`${where}: name ${nameProblem}`);
@@ -191,6 +219,7 @@ function componentValidator(apiDocument: object) {
       src: { type: 'string' },
       schedulerPort: { type: 'integer', minimum: 1, maximum: 65535 },
       payload: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', pattern: '^/' } } },
+      allowOverrides: { type: 'array', uniqueItems: true, items: { enum: OVERRIDE_GRANTS } },
       notifications: {
         type: 'object',
         additionalProperties: false,

@@ -23,17 +23,18 @@ async function main(): Promise<void> {
     fail(`cannot read the component file ${componentPath} (set JOB_SCHEDULER_CONFIG): ${(error as Error).message}`);
   }
   const env = { ...process.env };
-  if (env.JOB_SCHEDULER_API_TOKEN_FILE && !env.JOB_SCHEDULER_API_TOKEN) {
-    // A token mounted from a Secret: read once here, so config stays a pure function of its inputs.
+  // A token mounted from a Secret: read once here, so config stays a pure function of its inputs.
+  let apiTokenFile: { text: string } | { error: string } | undefined;
+  if (env.JOB_SCHEDULER_API_TOKEN_FILE) {
     try {
-      env.JOB_SCHEDULER_API_TOKEN = readFileSync(env.JOB_SCHEDULER_API_TOKEN_FILE, 'utf8').trim();
+      apiTokenFile = { text: readFileSync(env.JOB_SCHEDULER_API_TOKEN_FILE, 'utf8') };
     } catch (error) {
-      fail(`cannot read JOB_SCHEDULER_API_TOKEN_FILE: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      apiTokenFile = { error: (error as NodeJS.ErrnoException).code ?? 'unreadable' };
     }
   }
   let config;
   try {
-    config = loadConfig({ env, componentYaml, componentPath, apiDocument, cpus: availableParallelism() });
+    config = loadConfig({ env, componentYaml, componentPath, apiDocument, cpus: availableParallelism(), apiTokenFile });
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
@@ -46,7 +47,10 @@ async function main(): Promise<void> {
     kubeConfig.loadFromDefault();
   }
   // The port first: an instance that cannot have it exits before it opens, settles or ends any job.
-  const server = createServer(answerWhileStarting);
+  // A slow client cannot hold a request (and its buffered body) for longer than the request timeout.
+  const requestTimeout = config.requestTimeoutSeconds * 1000;
+  const headersTimeout = Math.min(requestTimeout, 15_000);
+  const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(headersTimeout / 2, 5_000) }, answerWhileStarting);
   answerMalformedRequests(server);
   const cannotListen = (error: NodeJS.ErrnoException) => fail(`cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
   server.once('error', cannotListen);
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
   server.on('request', service.app);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info('listening', { host: config.host, port, component: config.component.name, runtime: config.runtime });
+  logger.info('listening', { host: config.host, port, component: config.component.name, runtime: config.runtime, auth: config.apiToken ? 'bearer' : 'off' });
   let stopping = false;
   /**
    * Stop accepting, let requests in flight finish, then close the scheduler and the runtime: local jobs still

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Express } from 'express';
 import type { Config } from './config.js';
+import { overridePolicy } from './core/trust.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { Metrics, type Observer } from './metrics.js';
@@ -73,6 +74,12 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     swaggerUi: config.swaggerUi,
     apiDocument: deps.apiDocument,
     maxRequestBytes: config.maxRequestBytes,
+    admission: {
+      limits: config.limits,
+      policy: overridePolicy(config.runtime, config.component.allowOverrides),
+      component: config.component,
+      retryAfterSeconds: Math.ceil(config.history.checkSeconds),
+    },
     validateResponses: deps.validateResponses ?? false,
     notReady: local && (() => storeNotReady(local.store)),
   });

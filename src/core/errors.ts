@@ -14,6 +14,8 @@ export type Reason =
   | 'Conflict'
   | 'ServiceUnavailable'
   | 'InsufficientStorage'
+  | 'TooManyRequests'
+  | 'Timeout'
   | 'InternalError';
 
 export interface FieldProblem {
@@ -25,6 +27,8 @@ export class ApiError extends Error {
   readonly code: number;
   readonly reason: Reason;
   readonly fields: FieldProblem[] | undefined;
+  /** Sent as `Retry-After` when set. */
+  retryAfterSeconds: number | undefined;
 
   private constructor(code: number, reason: Reason, message: string, fields?: FieldProblem[]) {
     super(message);
@@ -61,6 +65,13 @@ export class ApiError extends Error {
 
   static unsupportedMediaType(message: string): ApiError {
     return new ApiError(415, 'UnsupportedMediaType', message);
+  }
+
+  /** The service holds as much as it is configured to; the client may try again after `retryAfterSeconds`. */
+  static tooManyRequests(message: string, retryAfterSeconds: number): ApiError {
+    const error = new ApiError(429, 'TooManyRequests', message);
+    error.retryAfterSeconds = retryAfterSeconds;
+    return error;
   }
 
   static conflict(message: string): ApiError {

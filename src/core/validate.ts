@@ -23,8 +23,11 @@ export function checkBatchDescription(batch: BatchDescription): BatchDescription
   const problems: FieldProblem[] = [];
   const defaults = batch.defaultRadixJobComponentConfig;
   if (defaults) settingsProblems(defaults, 'defaultRadixJobComponentConfig.', problems);
-  if (problems.length > 0) throw invalidFields(problems);
-  const jobs = checkAll(batch.jobScheduleDescriptions, 'jobScheduleDescriptions');
+  if (batch.batchId !== undefined) {
+    nulProblems(batch.batchId, 'batchId', problems);
+    idProblems(batch.batchId, 'batchId', problems);
+  }
+  const jobs = checkAll(batch.jobScheduleDescriptions, 'jobScheduleDescriptions', problems);
   return {
     ...batch,
     defaultRadixJobComponentConfig: defaults && normalize(defaults),
@@ -32,7 +35,8 @@ export function checkBatchDescription(batch: BatchDescription): BatchDescription
   };
 }
 
-function checkAll(jobs: JobDescription[], listPath: string): JobDescription[] {
+/** Checks every job; `problems` already found (in a batch's defaults) are answered with the jobs'. */
+function checkAll(jobs: JobDescription[], listPath: string, problems: FieldProblem[] = []): JobDescription[] {
   const prefix = (i: number) => (listPath ? `${listPath}[${i}].` : '');
   const tooLarge: FieldProblem[] = [];
   jobs.forEach((job, i) => {
@@ -44,8 +48,10 @@ function checkAll(jobs: JobDescription[], listPath: string): JobDescription[] {
   if (tooLarge.length > 0) {
     throw ApiError.payloadTooLarge(`${describe(tooLarge)}`, tooLarge);
   }
-  const problems: FieldProblem[] = [];
-  jobs.forEach((job, i) => settingsProblems(job, prefix(i), problems));
+  jobs.forEach((job, i) => {
+    settingsProblems(job, prefix(i), problems);
+    if (job.jobId !== undefined) idProblems(job.jobId, `${prefix(i)}jobId`, problems);
+  });
   if (problems.length > 0) throw invalidFields(problems);
   return jobs.map(normalize);
 }
@@ -63,14 +69,49 @@ function settingsProblems(settings: JobSettings, prefix: string, problems: Field
       problems.push({ path: `${prefix}failurePolicy.rules[${i}].onExitCodes.values`, message: 'cannot contain 0 with operator In' });
     }
   });
-  const strings: Array<[string, string]> = [
-    ...(settings.command ?? []).map((v, i): [string, string] => [`${prefix}command[${i}]`, v]),
-    ...(settings.args ?? []).map((v, i): [string, string] => [`${prefix}args[${i}]`, v]),
-    ...Object.entries(settings.variables ?? {}).map(([k, v]): [string, string] => [`${prefix}variables.${k}`, v]),
-  ];
-  for (const [path, value] of strings) {
-    if (value.includes('\0')) problems.push({ path, message: 'cannot contain a NUL character' });
+  // A payload is bytes to deliver as a file, NUL included; every other string reaches an environment,
+  // an argument list, a label or a log, where a NUL ends it early or is refused.
+  for (const [key, value] of Object.entries(settings)) if (key !== 'payload') nulProblems(value, `${prefix}${key}`, problems);
+}
+
+function nulProblems(value: unknown, path: string, problems: FieldProblem[]): void {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) problems.push({ path: path || '(body)', message: 'cannot contain a NUL character' });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => nulProblems(item, `${path}[${i}]`, problems));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const at = path ? `${path}.${key}` : key;
+      if (key.includes('\0')) problems.push({ path: at, message: 'is a name that cannot contain a NUL character' });
+      else nulProblems(item, at, problems);
+    }
   }
+}
+
+/** A client's own id is echoed in answers, logs and the job's environment: printable text only. */
+function idProblems(id: string, path: string, problems: FieldProblem[]): void {
+  if (/\p{Cc}/u.test(id) && !id.includes('\0')) problems.push({ path, message: 'must be printable (no control characters)' });
+}
+
+/** Keys JavaScript objects treat specially: `__proto__` would be dropped on merging, the others shadow what every object has. */
+export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Every place a parsed body holds an unsafe key (JSON.parse keeps `__proto__` as an own property),
+ * so that it is refused instead of silently lost. Stops after `max` findings.
+ */
+export function unsafeKeyProblems(value: unknown, path = '', problems: FieldProblem[] = [], max = 20): FieldProblem[] {
+  if (problems.length >= max || typeof value !== 'object' || value === null) return problems;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && problems.length < max; i++) unsafeKeyProblems(value[i], `${path}[${i}]`, problems, max);
+    return problems;
+  }
+  for (const key of Object.keys(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (UNSAFE_KEYS.has(key)) problems.push({ path: at, message: `is not accepted as a name: ${[...UNSAFE_KEYS].join(', ')} are refused anywhere in a request` });
+    else unsafeKeyProblems((value as Record<string, unknown>)[key], at, problems, max);
+  }
+  return problems;
 }
 
 function normalize<T extends JobSettings>(settings: T): T {

@@ -3,7 +3,9 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { admitSubmissions, type AdmissionOptions, screenBody } from './admission.js';
 import { bearerAuth } from './auth.js';
+import { jsonBody } from './body.js';
 import { batchesRouter } from './batches-router.js';
 import { serveApiDocument, swaggerUiRouter } from './docs.js';
 import { errorWriter, notFoundHandler } from './error-writer.js';
@@ -18,6 +20,8 @@ export interface AppDependencies {
   apiDocument: object;
   /** Largest JSON body accepted, in bytes. */
   maxRequestBytes: number;
+  /** The trust model and the bounds submissions are checked against. */
+  admission: Omit<AdmissionOptions, 'trackedJobs'>;
   /** When set, every `/api` route requires `Authorization: Bearer <apiToken>`. */
   apiToken?: string;
   /** Serve Swagger UI at `/swaggerui`. */
@@ -63,7 +67,8 @@ export function createApp(deps: AppDependencies): Express {
   if (deps.swaggerUi ?? true) app.use('/swaggerui', swaggerUiRouter(deps.apiDocument));
   if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
   serveApiDocument(app, '/api/v1', deps.apiDocument);
-  app.use('/api', express.json({ limit: deps.maxRequestBytes, strict: false }));
+  app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
+  app.use('/api', screenBody(deps.admission.limits));
   app.use(
     '/api',
     OpenApiValidator.middleware({
@@ -75,6 +80,7 @@ export function createApp(deps: AppDependencies): Express {
       ignoreUndocumented: false,
     }),
   );
+  app.use('/api', admitSubmissions({ ...deps.admission, trackedJobs: () => deps.scheduler.trackedJobs }));
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
   app.use(notFoundHandler);

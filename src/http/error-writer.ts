@@ -22,10 +22,11 @@ const REASONS: Record<number, Reason> = {
   413: 'RequestEntityTooLarge',
   415: 'UnsupportedMediaType',
   422: 'Invalid',
+  429: 'TooManyRequests',
   503: 'ServiceUnavailable',
 };
 
-/** Errors raised by express-openapi-validator and by body-parser, as far as we read them. */
+/** Errors raised by express-openapi-validator, as far as we read them. */
 interface ForeignError {
   status?: number;
   statusCode?: number;
@@ -46,21 +47,32 @@ export function errorWriter(logger: Logger): ErrorRequestHandler {
       res.end();
       return;
     }
+    if (error instanceof ApiError && error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
     res.status(body.code).json(body);
   };
 }
 
+/** What Node's HTTP server reports before a request reaches the app, and how it is answered. */
+const CLIENT_ERRORS: Record<string, { code: number; text: string; reason: Reason; message: string }> = {
+  HPE_HEADER_OVERFLOW: { code: 431, text: 'Request Header Fields Too Large', reason: 'BadRequest', message: 'request headers too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    code: 408, text: 'Request Timeout', reason: 'Timeout',
+    message: 'the request was not received in time (JOB_SCHEDULER_REQUEST_TIMEOUT_SECONDS); send it again, faster or smaller',
+  },
+};
+const MALFORMED = { code: 400, text: 'Bad Request', reason: 'BadRequest' as Reason, message: 'malformed HTTP request' };
+
 /**
- * Answers requests Node's HTTP parser cannot read (malformed framing, huge headers) with a Status
- * body too, instead of an empty 400.
+ * Answers requests Node's HTTP server refuses before the app sees them (malformed framing, huge
+ * headers, a request not received within the request timeout) with a Status body too, instead of an
+ * empty answer.
  */
 export function answerMalformedRequests(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return;
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const code = tooLarge ? 431 : 400;
-    const body = JSON.stringify({ status: 'Failure', message: tooLarge ? 'request headers too large' : 'malformed HTTP request', code, reason: 'BadRequest' });
-    socket.end(`HTTP/1.1 ${code} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const { code, text, reason, message } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED;
+    const body = JSON.stringify({ status: 'Failure', message, code, reason });
+    socket.end(`HTTP/1.1 ${code} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
 }
 
@@ -73,8 +85,6 @@ function toBody(error: unknown, route: string): FailureBody {
   const foreign = (error ?? {}) as ForeignError;
   const code = foreign.status ?? foreign.statusCode;
   if (typeof code === 'number' && code >= 400 && code < 500) {
-    if (foreign.type === 'entity.parse.failed') return bodyOf(400, 'BadRequest', 'the request body is not valid JSON');
-    if (foreign.type === 'entity.too.large') return bodyOf(413, 'RequestEntityTooLarge', 'the request body is larger than the service accepts');
     // The validator's "no such operation" names the request path as if it were a field: say it plainly.
     if (code === 404) return bodyOf(404, 'NotFound', `${route}: no such resource`);
     if (code === 405) return bodyOf(405, 'MethodNotAllowed', `${route}: method not allowed`);

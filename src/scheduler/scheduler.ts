@@ -55,7 +55,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? (() => new Date());
     this.reads = new ReadModel(options.component.batchStatusRules);
-    const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, safeToRestart: _safe, ...settings } = options.component;
+    const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, safeToRestart: _safe, allowOverrides: _allow, ...settings } = options.component;
     this.queue = new RunQueue({
       maxRunning: options.maxRunning,
       current: (name) => this.reads.index.job(name)?.job,
@@ -198,6 +198,11 @@ export class Scheduler {
     this.options.listener?.batchCreated(this.reads.batchView(entry, true));
     this.queue.schedule();
     return entry;
+  }
+
+  /** Jobs tracked now (every batch and single job until deleted), for the tracked-jobs bound. */
+  get trackedJobs(): number {
+    return this.reads.index.jobCount;
   }
 
   private onJobChanged(job: JobRecord): void {

@@ -64,6 +64,11 @@ export class StateIndex {
     return slot && { job: slot.entry.jobs[slot.position]!, entry: slot.entry };
   }
 
+  /** Jobs indexed now, in every batch. */
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+
   allBatches(): IterableIterator<BatchEntry> {
     return this.batches.values();
   }

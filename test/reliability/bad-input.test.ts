@@ -59,6 +59,9 @@ const bodies = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 300 }).map((s) => JSON.stringify({ payload: s, jobId: s })) },
   { weight: 1, arbitrary: fc.integer({ min: 1024 * 1024 - 4, max: 1024 * 1024 + 64 }).map((n) => JSON.stringify({ payload: 'é'.repeat(Math.floor(n / 2)) })) },
   { weight: 1, arbitrary: fc.constant(undefined) },
+  // What the trust model and the bounds refuse: overrides, loader variables, unsafe keys, NULs, bytes that are not UTF-8.
+  { weight: 1, arbitrary: fc.constantFrom('{"command":["/bin/sh","-c","id"]}', '{"variables":{"LD_PRELOAD":"/x.so"}}', '{"variables":{"__proto__":"x"}}', '{"jobId":"a\\u0000b"}', '{"jobScheduleDescriptions":[{"args":["x"]}],"defaultRadixJobComponentConfig":{"image":"x"}}') },
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => Buffer.concat([Buffer.from('{"payload":"'), Buffer.from(bytes), Buffer.from('"}')])) },
 );
 const contentTypes = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/xml', '', 'application/merge-patch+json');
 const methods = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');

@@ -1,0 +1,113 @@
+import { Router, type RequestHandler } from 'express';
+import { ApiError, type FieldProblem } from '../core/errors.js';
+import { checkBatchSize, checkTrackedJobs, EMPTY_EXEC_SIZE, execProblems, type ExecSize, overlayExecSize, type RequestLimits } from '../core/limits.js';
+import type { BatchDescription, JobDescription, JobSettings } from '../core/model.js';
+import { type OverridePolicy, overrideProblems } from '../core/trust.js';
+import { unsafeKeyProblems } from '../core/validate.js';
+
+export interface AdmissionOptions {
+  limits: RequestLimits;
+  /** Which job fields clients may set (the component file decides). */
+  policy: OverridePolicy;
+  /** The component's own settings: what every job inherits first. */
+  component: JobSettings;
+  /** How many jobs the service tracks now. */
+  trackedJobs: () => number;
+  /** Sent with a 429: when room may have been made (the history check's period). */
+  retryAfterSeconds: number;
+}
+
+/** Jobs checked between two turns of the event loop, so that a large batch never holds it long. */
+const CHUNK = 1000;
+const MAX_PROBLEMS = 20;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Before schema validation: the cheap refusals, first the batch size on the bare array length (a
+ * million `{}` is refused before any work per job), then unsafe keys anywhere in the body.
+ */
+export function screenBody(limits: RequestLimits): RequestHandler {
+  return async (req, _res, next) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null) {
+      next();
+      return;
+    }
+    const { jobScheduleDescriptions: jobs, ...rest } = body as { jobScheduleDescriptions?: unknown };
+    if (!Array.isArray(jobs)) {
+      refuseUnsafe(unsafeKeyProblems(body));
+      next();
+      return;
+    }
+    checkBatchSize(jobs.length, limits);
+    // Parsing took this turn: the walk over the jobs, and then validation, get the next ones.
+    const unsafe = unsafeKeyProblems(rest);
+    for (let start = 0; start < jobs.length && unsafe.length < MAX_PROBLEMS; start += CHUNK) {
+      await nextTurn();
+      for (let i = start; i < Math.min(start + CHUNK, jobs.length); i++) unsafeKeyProblems(jobs[i], `jobScheduleDescriptions[${i}]`, unsafe, MAX_PROBLEMS);
+    }
+    refuseUnsafe(unsafe);
+    await nextTurn();
+    next();
+  };
+}
+
+function refuseUnsafe(problems: FieldProblem[]): void {
+  if (problems.length > 0) throw ApiError.invalid(describe(problems), problems);
+}
+
+/** After schema validation, on submissions: the trust model, the per-job bounds and the tracked-jobs bound. */
+export function admitSubmissions(options: AdmissionOptions): Router {
+  const inherited = overlayExecSize(EMPTY_EXEC_SIZE, options.component);
+  const router = Router();
+  router.post('/v1/jobs', (req, _res, next) => {
+    const job = (req.body ?? {}) as JobDescription;
+    const problems = { trust: overrideProblems(job, options.policy), size: execProblems(job, overlayExecSize(inherited, job), options.limits, '') };
+    refuseOn(problems);
+    checkTrackedJobs(options.trackedJobs(), 1, options.limits, options.retryAfterSeconds);
+    next();
+  });
+  router.post('/v1/batches', async (req, _res, next) => {
+    const batch = req.body as BatchDescription;
+    refuseOn(await batchProblems(batch, inherited, options));
+    checkTrackedJobs(options.trackedJobs(), batch.jobScheduleDescriptions.length, options.limits, options.retryAfterSeconds);
+    next();
+  });
+  return router;
+}
+
+interface Problems {
+  trust: FieldProblem[];
+  size: FieldProblem[];
+}
+
+async function batchProblems(batch: BatchDescription, inherited: ExecSize, { policy, limits }: AdmissionOptions): Promise<Problems> {
+  const defaults = batch.defaultRadixJobComponentConfig;
+  const prefix = 'defaultRadixJobComponentConfig.';
+  const base = overlayExecSize(inherited, defaults);
+  const problems: Problems = { trust: overrideProblems(defaults ?? {}, policy, prefix), size: execProblems(defaults, base, limits, prefix) };
+  const jobs = batch.jobScheduleDescriptions;
+  for (let start = 0; start < jobs.length; start += CHUNK) {
+    if (start > 0) await nextTurn();
+    for (let i = start; i < Math.min(start + CHUNK, jobs.length); i++) {
+      const job = jobs[i]!;
+      const at = `jobScheduleDescriptions[${i}].`;
+      problems.trust.push(...overrideProblems(job, policy, at));
+      problems.size.push(...execProblems(job, overlayExecSize(base, job), limits, at));
+      if (problems.trust.length + problems.size.length >= MAX_PROBLEMS) return problems;
+    }
+  }
+  return problems;
+}
+
+/** A refused override is the more basic answer: it is given before any size problem. */
+function refuseOn({ trust, size }: Problems): void {
+  if (trust.length > 0) throw ApiError.invalid(describe(trust), trust);
+  if (size.length > 0) throw ApiError.payloadTooLarge(describe(size), size);
+}
+
+function describe(problems: FieldProblem[]): string {
+  const shown = problems.slice(0, 5).map((p) => `${p.path} ${p.message}`);
+  return shown.join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : '');
+}
