@@ -63,6 +63,7 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     apiDocument: deps.apiDocument,
     maxRequestBytes: config.maxRequestBytes,
     validateResponses: deps.validateResponses ?? false,
+    deadLetters: notifier,
   });
   return {
     app,
@@ -75,21 +76,28 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
   };
 }
 
-function createNotifier({ config, logger }: ServiceDependencies, url: string, observer: Observer): Notifier {
+function createNotifier({ config, logger }: ServiceDependencies, url: string, metrics: Metrics): Notifier {
   const { webhook } = config;
-  // The local runtime keeps its outbox beside its store; the Kubernetes runtime keeps no state of
-  // its own, so after a restart it tells the current state of every job again, under the same ids.
-  const outbox = config.runtime === 'local' ? new SqliteOutbox(path.join(ensureDataDir(config), 'notifications.db')) : new MemoryOutbox();
-  return new Notifier({
+  // The local runtime keeps its outbox beside its store; the Kubernetes runtime keeps no state of its own,
+  // so after a restart it tells every batch's Create again (under its id) and each job's current transition.
+  const outbox = config.runtime === 'local'
+    ? new SqliteOutbox(path.join(ensureDataDir(config), 'notifications.db'), webhook.deadLetters)
+    : new MemoryOutbox(webhook.deadLetters);
+  const notifier = new Notifier({
     url,
     secret: webhook.secret,
     outbox,
     logger,
-    observer,
+    observer: metrics,
     baseDelayMs: webhook.retrySeconds * 1000,
     maxDelayMs: webhook.maxRetrySeconds * 1000,
     timeoutMs: webhook.timeoutSeconds * 1000,
+    concurrency: webhook.concurrency,
+    bound: { maxEvents: webhook.outboxMaxEvents, maxBytes: webhook.outboxMaxBytes },
+    jobsPerEvent: webhook.jobsPerEvent,
   });
+  metrics.measureWebhookOutboxWith(() => notifier.held);
+  return notifier;
 }
 
 function ensureDataDir(config: Config): string {

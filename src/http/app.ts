@@ -8,6 +8,7 @@ import { batchesRouter } from './batches-router.js';
 import { serveApiDocument, swaggerUiRouter } from './docs.js';
 import { errorWriter, notFoundHandler } from './error-writer.js';
 import { jobsRouter } from './jobs-router.js';
+import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { requestLog } from './request-log.js';
 
 export interface AppDependencies {
@@ -24,6 +25,8 @@ export interface AppDependencies {
   swaggerUi?: boolean;
   /** Also validate responses against the document (tests turn this on). */
   validateResponses?: boolean;
+  /** The webhook's dead letters, when a webhook is configured. */
+  deadLetters?: DeadLetterSource;
 }
 
 /** Builds the HTTP app. It never listens: main.ts (or a test) does. */
@@ -70,6 +73,7 @@ export function createApp(deps: AppDependencies): Express {
   );
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
+  app.use('/api/v1/notifications', notificationsRouter(deps.deadLetters));
   app.use(notFoundHandler);
   app.use(errorWriter(deps.logger));
   return app;
