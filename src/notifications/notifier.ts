@@ -118,7 +118,7 @@ export class Notifier implements SchedulerListener {
     return this.closing;
   }
 
-  /** Events just written: into their lanes, within the bound; answers what the bound pushed out. */
+  /** Events being written in this turn: into their lanes, within the bound (sending starts on a later turn, after the write). */
   private enqueue(events: OutboxEvent[]): Dropped[] {
     const dropped = this.counted(this.queue.add(events));
     if (this.started) setImmediate(() => this.pump());

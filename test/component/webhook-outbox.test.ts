@@ -131,6 +131,25 @@ describe('webhook outbox faults and upgrades', function () {
     assert.equal(statSync(file).mode & 0o777, 0o600, 'only the service may read it');
   });
 
+  for (const kind of ['sqlite', 'memory'] as const) {
+    it(`when more dead letters come than are kept (${kind}), the oldest go, the newest are listed first, and the outbox no longer holds them`, () => {
+      const outbox = kind === 'sqlite' ? new SqliteOutbox(path.join(dir, 'notifications.db'), 2) : new MemoryOutbox(2);
+      try {
+        const events: OutboxEvent[] = ['e1', 'e2', 'e3'].map((id) => ({ id, type: 'Update', batch: 'batch-a', job: `job-${id}`, jobs: 1, bytes: 2, body: '{}' }));
+        outbox.append(events, [], []);
+        events.forEach((event, i) => outbox.deadLetter(event, { responseStatus: 410 + i, at: `2026-11-23T12:00:0${i}.000Z` }));
+        assert.deepEqual(outbox.pending(), []);
+        assert.deepEqual(outbox.deadLetters(10), [
+          { id: 'e3', event: 'Update', batchName: 'batch-a', jobName: 'job-e3', jobs: 1, responseStatus: 412, deadLettered: '2026-11-23T12:00:02.000Z', bytes: 2 },
+          { id: 'e2', event: 'Update', batchName: 'batch-a', jobName: 'job-e2', jobs: 1, responseStatus: 411, deadLettered: '2026-11-23T12:00:01.000Z', bytes: 2 },
+        ]);
+        assert.deepEqual(outbox.deadLetters(1).map((letter) => letter.id), ['e3']);
+      } finally {
+        outbox.close();
+      }
+    });
+  }
+
   it('when the outbox cannot be written, events are still delivered from memory and written once it can', async () => {
     const hook = await startReceiver();
     let failing = true;

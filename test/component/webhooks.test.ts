@@ -130,6 +130,17 @@ describe('webhook notifications', function () {
     assert.match(metrics, /job_scheduler_webhook_dead_letters_total 1\b/);
   });
 
+  it('when a token is configured, the dead letters need it, and a limit out of range is refused', async () => {
+    const hook = await startReceiver();
+    receiver = hook;
+    t = await startTestService({ component: { notifications: { webhook: hook.url } }, env: { JOB_SCHEDULER_API_TOKEN: 'admin-token' } });
+    await t.request.get('/api/v1/notifications/dead-letters').expect(401);
+    const auth = { Authorization: 'Bearer admin-token' };
+    assert.deepEqual((await t.request.get('/api/v1/notifications/dead-letters?limit=5').set(auth).expect(200)).body, []);
+    const refused = await t.request.get('/api/v1/notifications/dead-letters?limit=1001').set(auth).expect(400);
+    assert.equal(refused.body.reason, 'BadRequest');
+  });
+
   it('when the receiver holds one batch\'s events, the other batches\' events arrive meanwhile, each batch in order despite retries', async () => {
     const hook = await startReceiver();
     receiver = hook;
