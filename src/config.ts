@@ -58,6 +58,15 @@ export interface Config {
     retrySeconds: number;
     maxRetrySeconds: number;
     timeoutSeconds: number;
+    /** Most deliveries in flight at once (never two of one batch). */
+    concurrency: number;
+    /** The outbox's bound (events, bytes): past it, superseded transitions are dropped, then the oldest events. */
+    outboxMaxEvents: number;
+    outboxMaxBytes: number;
+    /** Most jobs one `Create` event carries; a larger batch's `Create` comes in parts. */
+    jobsPerEvent: number;
+    /** Most dead letters (events refused for good) kept; the oldest go first. */
+    deadLetters: number;
   };
   local: {
     dataDir: string;
@@ -133,6 +142,11 @@ export function loadConfig(sources: ConfigSources): Config {
       retrySeconds: env.number('JOB_SCHEDULER_WEBHOOK_RETRY_SECONDS', 1, 0, 3600),
       maxRetrySeconds: env.number('JOB_SCHEDULER_WEBHOOK_MAX_RETRY_SECONDS', 60, 0, 86400),
       timeoutSeconds: env.number('JOB_SCHEDULER_WEBHOOK_TIMEOUT_SECONDS', 10, 0.1, 3600),
+      concurrency: env.integer('JOB_SCHEDULER_WEBHOOK_CONCURRENCY', 4, 1, 256),
+      outboxMaxEvents: env.integer('JOB_SCHEDULER_WEBHOOK_OUTBOX_MAX_EVENTS', 100_000, 10, 10_000_000),
+      outboxMaxBytes: env.integer('JOB_SCHEDULER_WEBHOOK_OUTBOX_MAX_BYTES', 64 * 1024 * 1024, 64 * 1024, 2 ** 40),
+      jobsPerEvent: env.integer('JOB_SCHEDULER_WEBHOOK_JOBS_PER_EVENT', 100, 1, 100_000),
+      deadLetters: env.integer('JOB_SCHEDULER_WEBHOOK_DEAD_LETTERS', 1000, 1, 1_000_000),
     },
     local: {
       dataDir: env.string('JOB_SCHEDULER_DATA_DIR', '.data'),

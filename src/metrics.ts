@@ -6,7 +6,9 @@ export interface Observer {
   batchAccepted(type: 'job' | 'batch', jobs: number): void;
   jobEnded(status: JobStatusValue, seconds: number | null): void;
   kubernetesRequest(outcome: 'ok' | 'retried' | 'failed', code: number | undefined): void;
-  webhookDelivery(outcome: 'delivered' | 'failed'): void;
+  /** `refused`: a permanent refusal, set aside as a dead letter. */
+  webhookDelivery(outcome: 'delivered' | 'failed' | 'refused'): void;
+  webhookEventsDropped(reason: 'superseded' | 'overflow', count: number): void;
 }
 
 export const noObserver: Observer = {
@@ -14,6 +16,7 @@ export const noObserver: Observer = {
   jobEnded: () => {},
   kubernetesRequest: () => {},
   webhookDelivery: () => {},
+  webhookEventsDropped: () => {},
 };
 
 /** The service's Prometheus metrics, in a registry of its own (tests run many services in one process). */
@@ -25,6 +28,9 @@ export class Metrics implements Observer {
   private readonly kubernetes: Counter<'outcome' | 'code'>;
   private readonly webhooks: Counter<'outcome'>;
   private readonly storeFailures: Counter<'cause'>;
+  private readonly deadLetters: Counter;
+  private readonly droppedEvents: Counter<'reason'>;
+  private webhookOutbox: () => { events: number; bytes: number } = () => ({ events: 0, bytes: 0 });
   readonly http: Histogram<'method' | 'route' | 'code'>;
 
   private jobCounts: () => Map<JobStatusValue, number> = () => new Map();
@@ -32,6 +38,11 @@ export class Metrics implements Observer {
   /** Where the jobs-by-status gauge reads its numbers when scraped. */
   countJobsWith(read: () => Map<JobStatusValue, number>): void {
     this.jobCounts = read;
+  }
+
+  /** Where the webhook outbox gauges read their numbers when scraped. */
+  measureWebhookOutboxWith(read: () => { events: number; bytes: number }): void {
+    this.webhookOutbox = read;
   }
 
   constructor() {
@@ -65,7 +76,12 @@ export class Metrics implements Observer {
       registers,
     });
     this.kubernetes = new Counter({ name: 'job_scheduler_kubernetes_requests_total', help: 'Write requests to the Kubernetes API, by outcome (ok, retried, failed) and status code.', labelNames: ['outcome', 'code'], registers });
-    this.webhooks = new Counter({ name: 'job_scheduler_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['outcome'], registers });
+    this.webhooks = new Counter({ name: 'job_scheduler_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome (delivered, failed and retried, refused for good).', labelNames: ['outcome'], registers });
+    this.deadLetters = new Counter({ name: 'job_scheduler_webhook_dead_letters_total', help: 'Webhook events the receiver refused for good (a 4xx other than 408 and 429), set aside.', registers });
+    this.droppedEvents = new Counter({ name: 'job_scheduler_webhook_events_dropped_total', help: 'Webhook events dropped to keep the outbox within its bound: superseded by a newer transition of the job, or the oldest (overflow).', labelNames: ['reason'], registers });
+    const outbox = () => this.webhookOutbox();
+    new Gauge({ name: 'job_scheduler_webhook_outbox_events', help: 'Webhook events waiting for delivery.', registers, collect() { this.set(outbox().events); } });
+    new Gauge({ name: 'job_scheduler_webhook_outbox_bytes', help: 'Bytes of the webhook events waiting for delivery.', registers, collect() { this.set(outbox().bytes); } });
     this.storeFailures = new Counter({ name: 'job_scheduler_store_write_failures_total', help: 'Failed writes to the local store, by cause (disk-full, locked, gone, io).', labelNames: ['cause'], registers });
   }
 
@@ -98,7 +114,12 @@ export class Metrics implements Observer {
     this.kubernetes.inc({ outcome, code: code === undefined ? 'none' : String(code) });
   }
 
-  webhookDelivery(outcome: 'delivered' | 'failed'): void {
+  webhookDelivery(outcome: 'delivered' | 'failed' | 'refused'): void {
     this.webhooks.inc({ outcome });
+    if (outcome === 'refused') this.deadLetters.inc();
+  }
+
+  webhookEventsDropped(reason: 'superseded' | 'overflow', count: number): void {
+    this.droppedEvents.inc({ reason }, count);
   }
 }

@@ -82,6 +82,7 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     },
     validateResponses: deps.validateResponses ?? false,
     notReady: local && (() => storeNotReady(local.store)),
+    deadLetters: notifier,
   });
   return {
     app,
@@ -118,21 +119,28 @@ function storeNotReady(store: JobStore) {
   return { status: 'not ready', cause: health.cause, since: health.since, message: refusalOf(health.cause).message };
 }
 
-function createNotifier({ config, logger }: ServiceDependencies, url: string, observer: Observer, dataDir: DataDir | undefined): Notifier {
+function createNotifier({ config, logger }: ServiceDependencies, url: string, metrics: Metrics, dataDir: DataDir | undefined): Notifier {
   const { webhook } = config;
-  // The local runtime keeps its outbox beside its store; the Kubernetes runtime keeps no state of
-  // its own, so after a restart it tells the current state of every job again, under the same ids.
-  const outbox = dataDir ? new SqliteOutbox(dataDir.privateFile('notifications.db')) : new MemoryOutbox();
-  return new Notifier({
+  // The local runtime keeps its outbox beside its store; the Kubernetes runtime keeps no state of its own,
+  // so after a restart it tells every batch's Create again (under its id) and each job's current transition.
+  const outbox = dataDir
+    ? new SqliteOutbox(dataDir.privateFile('notifications.db'), webhook.deadLetters)
+    : new MemoryOutbox(webhook.deadLetters);
+  const notifier = new Notifier({
     url,
     secret: webhook.secret,
     outbox,
     logger,
-    observer,
+    observer: metrics,
     baseDelayMs: webhook.retrySeconds * 1000,
     maxDelayMs: webhook.maxRetrySeconds * 1000,
     timeoutMs: webhook.timeoutSeconds * 1000,
+    concurrency: webhook.concurrency,
+    bound: { maxEvents: webhook.outboxMaxEvents, maxBytes: webhook.outboxMaxBytes },
+    jobsPerEvent: webhook.jobsPerEvent,
   });
+  metrics.measureWebhookOutboxWith(() => notifier.held);
+  return notifier;
 }
 
 function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependencies, { dataDir, store }: LocalState): LocalRuntime {

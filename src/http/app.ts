@@ -10,6 +10,7 @@ import { batchesRouter } from './batches-router.js';
 import { serveApiDocument, swaggerUiRouter } from './docs.js';
 import { errorWriter, notFoundHandler } from './error-writer.js';
 import { jobsRouter } from './jobs-router.js';
+import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { requestLog } from './request-log.js';
 
 export interface AppDependencies {
@@ -30,6 +31,8 @@ export interface AppDependencies {
   validateResponses?: boolean;
   /** Why the service cannot take new work now (the local store cannot write), answered by `/readyz` with 503. */
   notReady?: () => { status: string; cause: string; since: string; message: string } | undefined;
+  /** The webhook's dead letters, when a webhook is configured. */
+  deadLetters?: DeadLetterSource;
 }
 
 /** Builds the HTTP app. It never listens: main.ts (or a test) does. */
@@ -83,6 +86,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api', admitSubmissions({ ...deps.admission, trackedJobs: () => deps.scheduler.trackedJobs }));
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
+  app.use('/api/v1/notifications', notificationsRouter(deps.deadLetters));
   app.use(notFoundHandler);
   app.use(errorWriter(deps.logger));
   return app;

@@ -2,8 +2,11 @@ import type { BatchStatusView, JobStatusView } from '../core/view.js';
 import type { Logger } from '../logger.js';
 import type { Observer } from '../metrics.js';
 import type { SchedulerListener } from '../scheduler/scheduler.js';
-import { batchEvent, type BatchEventType, eventId, type OutboxEvent, signature, transitionKey } from './events.js';
-import type { Outbox } from './outbox.js';
+import { PermanentRefusal, post, retryDelayMs, TransientFailure } from './delivery.js';
+import { createEvents, deleteEvent, type EventHeader, isInitial, type OutboxEvent, transitionKey, updateEvent } from './events.js';
+import type { DeadLetter, Outbox } from './outbox.js';
+import { type Dropped, type OutboxBound, PendingQueue } from './pending-queue.js';
+import { OutboxWriter } from './outbox-writer.js';
 
 export interface NotifierOptions {
   url: string;
@@ -17,148 +20,165 @@ export interface NotifierOptions {
   maxDelayMs: number;
   /** How long one delivery may take before it counts as failed. */
   timeoutMs: number;
+  /** Most deliveries in flight at once (one per batch). */
+  concurrency: number;
+  bound: OutboxBound;
+  /** Most jobs one `Create` event carries; a larger batch's `Create` comes in parts. */
+  jobsPerEvent: number;
+  now?: () => number;
 }
 
 /**
- * Tells the component's webhook about every batch and job status change, reliably: events are
- * written to a durable outbox before anything is sent, delivered in order with capped
- * exponential backoff until the receiver answers 2xx, and carry an id (the same for the same
- * transition, even after a restart) for de-duplication. Sending happens apart from the API, so a
- * slow or dead receiver never slows a request.
+ * Tells the component's webhook about every batch and job status change: events are written to a
+ * durable, bounded outbox before anything is sent; each batch's events are delivered in order, one
+ * at a time, and batches take turns within a global cap, so a slow receiver for one batch delays
+ * only that batch. Transient failures are retried with capped backoff (honouring `Retry-After`);
+ * a permanent refusal is set aside as a dead letter. Every event id names one transition, the same
+ * after a restart. Sending happens apart from the API, so a slow or dead receiver never slows a request.
  */
 export class Notifier implements SchedulerListener {
   private told = new Map<string, string>();
-  private buffer: { events: OutboxEvent[]; told: Array<[string, string]> } = { events: [], told: [] };
-  private flushScheduled = false;
-  private wake: (() => void) | undefined;
-  private closed = false;
-  private loop: Promise<void> | undefined;
+  private readonly queue: PendingQueue;
+  private readonly writer: OutboxWriter;
+  private readonly deliveries = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private failing = false;
 
-  constructor(private readonly options: NotifierOptions) {}
+  constructor(private readonly options: NotifierOptions) {
+    this.now = options.now ?? Date.now;
+    this.queue = new PendingQueue(options.bound);
+    this.writer = new OutboxWriter(options.outbox, options.logger, (events) => this.enqueue(events));
+  }
+
+  /** Events waiting and their bytes (for metrics). */
+  get held(): { events: number; bytes: number } {
+    return { events: this.queue.size, bytes: this.queue.bytes };
+  }
 
   /** Tells what changed while the service was down (or was never told), then starts sending. */
   opened(batches: BatchStatusView[]): void {
     this.told = this.options.outbox.lastTold();
+    this.writer.drop(this.counted(this.queue.add(this.options.outbox.pending())));
     for (const batch of batches) {
       const jobs = batch.jobStatuses ?? [];
       if (!jobs.some((job) => this.told.has(job.name))) {
-        // Accepted just before a crash, never told: its Create event carries the jobs as they are now.
         this.batchCreated(batch);
       } else {
-        for (const job of jobs) if (this.told.get(job.name) !== transitionKey(job)) this.jobChanged(batch, job);
+        for (const job of jobs) this.jobChanged(batch, job);
       }
     }
-    this.flush();
-    this.loop = this.deliverForever();
+    this.started = true;
+    this.writer.flush();
+    this.pump();
   }
 
+  /** The batch's `Create` (in parts for a large batch), then each job that is already past `Waiting`. */
   batchCreated(batch: BatchStatusView): void {
     const jobs = batch.jobStatuses ?? [];
-    this.queue('Create', batch, jobs, eventId(batch.name, 'Create'));
+    this.writer.queue(createEvents(batch, this.options.jobsPerEvent), jobs.map((job) => [job.name, transitionKey(job)]));
+    for (const job of jobs) this.told.set(job.name, transitionKey(job));
+    for (const job of jobs) if (!isInitial(job)) this.writer.queue([updateEvent(batch, job)], []);
   }
 
   jobChanged(batch: BatchStatusView, job: JobStatusView): void {
     const key = transitionKey(job);
     if (this.told.get(job.name) === key) return;
-    this.queue('Update', batch, [job], eventId(batch.name, 'Update', job.name, key));
+    this.told.set(job.name, key);
+    this.writer.queue([updateEvent(batch, job)], [[job.name, key]]);
   }
 
   batchDeleted(batch: BatchStatusView, jobNames: string[]): void {
-    this.queue('Delete', batch, [], eventId(batch.name, 'Delete'));
-    this.flush();
-    this.options.outbox.forget(jobNames);
+    this.writer.queue([deleteEvent(batch)], []);
+    this.writer.flush();
+    this.writer.forget(jobNames);
     for (const name of jobNames) this.told.delete(name);
   }
 
-  async close(): Promise<void> {
-    this.flush();
-    this.closed = true;
-    this.abort.abort();
-    this.wake?.();
-    await this.loop;
-    this.options.outbox.close();
+  /** The newest dead letters first, at most `limit`. */
+  deadLetters(limit: number): DeadLetter[] {
+    return this.options.outbox.deadLetters(limit);
   }
 
-  private queue(type: BatchEventType, batch: BatchStatusView, jobs: JobStatusView[], id: string): void {
+  /** Stops sending (what is not delivered stays in the outbox for the next start); can be called twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.writer.flush();
+      this.closed = true;
+      clearTimeout(this.timer);
+      this.abort.abort();
+      await Promise.allSettled([...this.deliveries]);
+      this.writer.close();
+      this.options.outbox.close();
+    })();
+    return this.closing;
+  }
+
+  /** Events being written in this turn: into their lanes, within the bound (sending starts on a later turn, after the write). */
+  private enqueue(events: OutboxEvent[]): Dropped[] {
+    const dropped = this.counted(this.queue.add(events));
+    if (this.started) setImmediate(() => this.pump());
+    return dropped;
+  }
+
+  private counted(dropped: Dropped[]): Dropped[] {
+    for (const reason of ['superseded', 'overflow'] as const) {
+      const count = dropped.filter((drop) => drop.reason === reason).length;
+      if (count > 0) this.options.observer.webhookEventsDropped(reason, count);
+    }
+    return dropped;
+  }
+
+  private pump(): void {
     if (this.closed) return;
-    this.buffer.events.push({ id, body: JSON.stringify(batchEvent(type, batch, jobs)) });
-    for (const job of jobs) {
-      const key = transitionKey(job);
-      this.told.set(job.name, key);
-      this.buffer.told.push([job.name, key]);
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /** Writes what was queued in this turn of the event loop in one transaction. */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.buffer.events.length === 0) return;
-    const { events, told } = this.buffer;
-    this.buffer = { events: [], told: [] };
-    this.options.outbox.append(events, told);
-    this.wake?.();
-  }
-
-  private async deliverForever(): Promise<void> {
-    let delay = this.options.baseDelayMs;
-    while (!this.closed) {
-      const [next] = this.options.outbox.pending(1);
-      if (!next) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = undefined;
-        continue;
-      }
-      if (await this.deliver(next)) {
-        this.options.outbox.delivered(next.id);
-        delay = this.options.baseDelayMs;
-      } else {
-        await this.sleep(delay);
-        delay = Math.min(this.options.maxDelayMs, delay * 2);
-      }
-    }
-  }
-
-  private async deliver(event: OutboxEvent): Promise<boolean> {
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'x-job-scheduler-event-id': event.id,
-      'x-job-scheduler-timestamp': timestamp,
-    };
-    if (this.options.secret) headers['x-job-scheduler-signature'] = signature(this.options.secret, timestamp, event.body);
-    try {
-      const response = await fetch(this.options.url, {
-        method: 'POST',
-        headers,
-        body: event.body,
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
+    while (this.deliveries.size < this.options.concurrency) {
+      const next = this.queue.next(this.now());
+      if (!next) break;
+      const delivery: Promise<void> = this.send(next).finally(() => {
+        this.deliveries.delete(delivery);
+        this.pump();
       });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) {
-        this.options.observer.webhookDelivery('delivered');
-        return true;
-      }
-      this.options.logger.warn('webhook refused an event', { eventId: event.id, status: response.status });
-    } catch (error) {
-      if (this.closed) return false;
-      this.options.logger.warn('webhook unreachable', { eventId: event.id, error: (error as Error).name });
+      this.deliveries.add(delivery);
     }
-    this.options.observer.webhookDelivery('failed');
-    return false;
+    clearTimeout(this.timer);
+    const due = this.queue.nextDue();
+    if (due !== undefined) this.timer = setTimeout(() => this.pump(), Math.max(0, due - this.now()));
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.abort.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+  private async send(header: EventHeader): Promise<void> {
+    const body = this.writer.body(header.id);
+    if (body === undefined) {
+      this.queue.settle(header.id);
+      return;
+    }
+    try {
+      await post(this.options, header.id, body, { signal: this.abort.signal, now: this.now() });
+    } catch (error) {
+      if (this.closed) return;
+      if (error instanceof PermanentRefusal) return this.setAside({ ...header, body }, error.status);
+      const failure = error instanceof TransientFailure ? error : new TransientFailure(undefined, undefined, (error as Error).name);
+      this.options.observer.webhookDelivery('failed');
+      if (!this.failing) this.options.logger.warn('webhook delivery failing; retrying', { eventId: header.id, status: failure.status, error: failure.message });
+      this.failing = true;
+      const policy = { baseMs: this.options.baseDelayMs, maxMs: this.options.maxDelayMs };
+      this.queue.retry(header.id, this.now(), (failures) => retryDelayMs(failures, policy, failure.retryAfterMs));
+      return;
+    }
+    this.options.observer.webhookDelivery('delivered');
+    if (this.failing) this.options.logger.info('webhook delivering again');
+    this.failing = false;
+    this.queue.settle(header.id);
+    this.writer.delivered(header.id);
+  }
+
+  private setAside(event: OutboxEvent, status: number): void {
+    this.options.observer.webhookDelivery('refused');
+    this.options.logger.warn('webhook refused an event for good; set aside as a dead letter', { eventId: event.id, batchName: event.batch, status });
+    this.queue.settle(event.id);
+    this.writer.deadLetter(event, { responseStatus: status, at: new Date(this.now()).toISOString() });
   }
 }
