@@ -5,7 +5,8 @@ import { ApiError } from '../core/errors.js';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, StoreHealth } from './store.js';
-import { createDatabase, FileIdentity, hasNoSpace, SCHEMA } from './store-file.js';
+import { chunksOf } from './chunks.js';
+import { createDatabase, FileIdentity, hasNoSpace, migrate, SCHEMA } from './store-file.js';
 import { faultOf, realTimers, refusalOf, StoreGoneError, type StoreObserver, type Timers, WriteHealth } from './write-health.js';
 
 /**
@@ -73,12 +74,14 @@ export class SqliteStore implements JobStore {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = OFF');
       this.db.exec(SCHEMA);
+      migrate(this.db);
     } catch (error) {
       this.db.close();
       throw error;
     }
     this.statements = {
-      insertBatch: this.db.prepare('INSERT INTO batches (name, type, batch_id, created) VALUES (?, ?, ?, ?)'),
+      insertBatch: this.db.prepare('INSERT INTO batches (name, type, batch_id, created, accepting) VALUES (?, ?, ?, ?, ?)'),
+      accepted: this.db.prepare('UPDATE batches SET accepting = 0 WHERE name = ?'),
       insertJob: this.db.prepare('INSERT INTO jobs (name, batch_name, idx, spec, state, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       updateJob: this.db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
       payload: this.db.prepare('SELECT payload FROM jobs WHERE name = ?').pluck(),
@@ -94,7 +97,12 @@ export class SqliteStore implements JobStore {
   }
 
   load(): Snapshot {
-    const batchRows = this.db.prepare('SELECT name, type, batch_id, created FROM batches ORDER BY seq').all() as Array<{
+    // A large batch whose last transaction never committed was never answered: it was not accepted.
+    this.transact(() => {
+      this.db.exec('DELETE FROM jobs WHERE batch_name IN (SELECT name FROM batches WHERE accepting = 1)');
+      this.db.exec('DELETE FROM batches WHERE accepting = 1');
+    });
+    const batchRows = this.db.prepare('SELECT name, type, batch_id, created FROM batches WHERE accepting = 0 ORDER BY seq').all() as Array<{
       name: string; type: BatchRecord['type']; batch_id: string | null; created: string;
     }>;
     const batches = batchRows.map((row): BatchRecord => ({
@@ -104,7 +112,7 @@ export class SqliteStore implements JobStore {
       ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
     }));
     const jobRows = this.db.prepare(
-      'SELECT j.name, j.batch_name, j.idx, j.spec, j.state FROM jobs j JOIN batches b ON b.name = j.batch_name ORDER BY b.seq, j.idx',
+      'SELECT j.name, j.batch_name, j.idx, j.spec, j.state FROM jobs j JOIN batches b ON b.name = j.batch_name WHERE b.accepting = 0 ORDER BY b.seq, j.idx',
     ).all() as Array<{ name: string; batch_name: string; idx: number; spec: string; state: string }>;
     const specs = new Map<string, JobRecord['spec']>();
     const jobs = jobRows.map((row): JobRecord => {
@@ -122,6 +130,8 @@ export class SqliteStore implements JobStore {
   insertBatch(batch: NewBatch): Promise<void> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
+    const chunks = chunksOf(batch.jobs);
+    if (chunks.length > 1) return this.insertInChunks(batch, chunks);
     return new Promise((resolve, reject) => {
       this.accepting.push({ batch, resolve, reject });
       if (this.accepting.length === 1) setImmediate(() => this.commitAccepted());
@@ -165,17 +175,51 @@ export class SqliteStore implements JobStore {
     const { batch, jobs } = newBatch;
     const specTexts = new Map<object, string>();
     this.db.transaction(() => {
-      this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created);
-      for (const { record, payload } of jobs) {
-        let specText = specTexts.get(record.spec);
-        if (specText === undefined) {
-          specText = JSON.stringify(record.spec);
-          specTexts.set(record.spec, specText);
-        }
-        this.statements.insertJob.run(record.name, record.batchName, record.index, specText, stateText(record), payload);
-      }
+      this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 0);
+      this.insertJobs(jobs, specTexts);
     })();
   };
+
+  private insertJobs(jobs: NewBatch['jobs'], specTexts: Map<object, string>): void {
+    for (const { record, payload } of jobs) {
+      let specText = specTexts.get(record.spec);
+      if (specText === undefined) {
+        specText = JSON.stringify(record.spec);
+        specTexts.set(record.spec, specText);
+      }
+      this.statements.insertJob.run(record.name, record.batchName, record.index, specText, stateText(record), payload);
+    }
+  }
+
+  /**
+   * A large batch goes in several transactions, one turn of the event loop each, so that no request waits
+   * behind one long write. The batch is marked `accepting` until the last transaction, synced to disk,
+   * clears the mark; a batch still marked at start was never answered and is dropped (`load`).
+   */
+  private async insertInChunks({ batch }: NewBatch, chunks: Array<NewBatch['jobs']>): Promise<void> {
+    const specTexts = new Map<object, string>();
+    try {
+      for (const [i, chunk] of chunks.entries()) {
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        const refusal = this.refusal();
+        if (refusal) throw refusal;
+        const error = this.transact(() => {
+          if (i === 0) this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 1);
+          this.insertJobs(chunk, specTexts);
+        });
+        if (error !== undefined) throw this.refusal() ?? error;
+      }
+      const error = this.transact(() => this.statements.accepted.run(batch.name), true);
+      if (error !== undefined) throw this.refusal() ?? error;
+    } catch (error) {
+      // Best effort: what is left is still marked accepting, and dropped at the next start.
+      this.transact(() => {
+        this.statements.deleteJobs.run(batch.name);
+        this.statements.deleteBatch.run(batch.name);
+      });
+      throw error;
+    }
+  }
 
   saveJob(job: JobRecord): void {
     this.pending.set(job.name, job);

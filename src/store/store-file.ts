@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS batches (
   name TEXT NOT NULL UNIQUE,
   type TEXT NOT NULL,
   batch_id TEXT,
-  created TEXT NOT NULL
+  created TEXT NOT NULL,
+  accepting INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS jobs (
   name TEXT PRIMARY KEY,
@@ -20,6 +21,15 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_name, idx);
 `;
+
+/**
+ * Brings a store made by an earlier version up to this schema: `batches.accepting` marks a large batch
+ * written in several transactions until its last one commits.
+ */
+export function migrate(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(batches)').all() as Array<{ name: string }>;
+  if (!columns.some((column) => column.name === 'accepting')) db.exec('ALTER TABLE batches ADD COLUMN accepting INTEGER NOT NULL DEFAULT 0');
+}
 
 /**
  * Creates a new database under a temporary name and renames it into place, so that the path holds

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,58 @@ function statusOnDisk(file: string, jobName: string): string | undefined {
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('SqliteStore accepting a large batch', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-store-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('when a batch of 2,500 jobs is accepted, it goes in several transactions and all of it is there after a reopen', async () => {
+    const file = path.join(dir, 'scheduler.db');
+    const store = new SqliteStore({ file });
+    const small = aBatch();
+    const { batch } = small;
+    const jobs = Array.from({ length: 2500 }, (_, index) => ({ record: { ...small.jobs[0]!.record, name: `${batch.name}-${String(index).padStart(8, '0')}`, index }, payload: `p${index}` }));
+    await store.insertBatch({ batch, jobs });
+    store.close();
+    const reopened = new SqliteStore({ file });
+    try {
+      const snapshot = reopened.load();
+      assert.deepEqual(snapshot.batches.map((b) => b.name), [batch.name]);
+      assert.equal(snapshot.jobs.length, 2500);
+      assert.equal(reopened.readPayload(jobs[2499]!.record.name), 'p2499');
+    } finally {
+      reopened.close();
+    }
+  });
+
+  it('when the process dies between the transactions of a large batch, the next start has none of it (it was never answered)', () => {
+    const file = path.join(dir, 'scheduler.db');
+    const before = new SqliteStore({ file });
+    const kept = aBatch();
+    return before.insertBatch(kept).then(() => {
+      before.close();
+      execFileSync(process.execPath, ['--import', 'tsx', path.resolve('test/fixtures/insert-then-die.ts'), file, '3500'], { stdio: 'ignore' });
+      const raw = new Database(file, { readonly: true });
+      const written = raw.prepare('SELECT count(*) FROM jobs').pluck().get() as number;
+      raw.close();
+      assert.ok(written > 1, 'some of the large batch was written before the process died');
+      const after = new SqliteStore({ file });
+      try {
+        const snapshot = after.load();
+        assert.deepEqual(snapshot.batches.map((b) => b.name), [kept.batch.name]);
+        assert.deepEqual(snapshot.jobs.map((j) => j.batchName), [kept.batch.name]);
+      } finally {
+        after.close();
+      }
+      const check = new Database(file, { readonly: true });
+      assert.equal(check.prepare('SELECT count(*) FROM jobs').pluck().get(), 1, 'its rows are gone from the file too');
+      check.close();
+    });
+  });
+});
 
 describe('SqliteStore under faults', () => {
   let dir: string;
