@@ -1,6 +1,6 @@
 import { signature } from './events.js';
 
-/** The receiver refused the event for good (a 4xx other than 408 and 429): sending it again cannot help. */
+/** The receiver refused the event for good (a 4xx other than 408 and 429, or a redirect): sending it again cannot help. */
 export class PermanentRefusal extends Error {
   constructor(readonly status: number) {
     super(`the receiver refused the event with ${status}`);
@@ -41,6 +41,8 @@ export async function post(target: DeliveryTarget, id: string, body: string, opt
       method: 'POST',
       headers,
       body,
+      // A signed event is never carried to another address: a redirect is the receiver's answer, not a hop.
+      redirect: 'manual',
       signal: AbortSignal.any([options.signal, AbortSignal.timeout(target.timeoutMs)]),
     });
     await response.arrayBuffer().catch(() => undefined);
@@ -51,8 +53,12 @@ export async function post(target: DeliveryTarget, id: string, body: string, opt
   throw refusal(response.status, response.headers.get('retry-after'), options.now);
 }
 
-/** What a non-2xx answer means for the event. */
+/**
+ * What a non-2xx answer means for the event. A redirect is permanent too: redirects are not followed, so
+ * `notifications.webhook` must name the receiver itself.
+ */
 export function refusal(status: number, retryAfter: string | null, now: number): PermanentRefusal | TransientFailure {
+  if (status >= 300 && status < 400) return new PermanentRefusal(status);
   if (status >= 400 && status < 500 && status !== 408 && status !== 429) return new PermanentRefusal(status);
   return new TransientFailure(status, status === 429 || status === 503 ? retryAfterMs(retryAfter, now) : undefined);
 }

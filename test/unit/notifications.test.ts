@@ -74,12 +74,12 @@ describe('webhook event ids', () => {
 
 describe('webhook delivery outcomes', () => {
   const now = Date.parse('2026-11-23T12:00:00Z');
-  for (const status of [400, 401, 403, 404, 409, 410, 413, 422]) {
+  for (const status of [301, 302, 307, 308, 400, 401, 403, 404, 409, 410, 413, 422]) {
     it(`when the receiver answers ${status}, the refusal is permanent`, () => {
       assert.ok(refusal(status, null, now) instanceof PermanentRefusal);
     });
   }
-  for (const status of [408, 429, 500, 502, 503, 504, 302]) {
+  for (const status of [408, 429, 500, 502, 503, 504]) {
     it(`when the receiver answers ${status}, the failure is transient`, () => {
       assert.ok(refusal(status, null, now) instanceof TransientFailure);
     });
