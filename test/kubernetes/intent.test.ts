@@ -216,6 +216,15 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
     assert.equal(done.failed, 0);
   });
 
+  it('when a job brings 19 failurePolicy rules its Job has the 20 Kubernetes allows; 20 rules are refused with 400 naming the field', async () => {
+    t = await startKubeTestService(fake);
+    const rules = (n: number) => Array.from({ length: n }, (_, i) => ({ action: 'Count', onExitCodes: { operator: 'In', values: [i + 1] } }));
+    const name = await postJob({ failurePolicy: { rules: rules(19) } });
+    assert.equal((await jobCreated(name)).spec.podFailurePolicy.rules.length, 20);
+    const refused = await t.request.post('/api/v1/jobs').send({ failurePolicy: { rules: rules(20) } }).expect(400);
+    assert.match(refused.body.message, /failurePolicy/);
+  });
+
   it('when the service restarts while jobs wait on the quota, they stay Waiting and are created once the quota allows', async () => {
     t = await startKubeTestService(fake);
     const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
