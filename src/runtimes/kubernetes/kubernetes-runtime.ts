@@ -31,6 +31,8 @@ export interface KubernetesRuntimeOptions {
   backgroundRetry?: RetryPolicy;
   /** How long a finished job's outcome may wait to be recorded together with others (default 5 s). */
   outcomeDelayMs?: number;
+  /** How long `close` waits for queued outcomes to be written (default 5 s). */
+  closeFlushMs?: number;
   now?: () => Date;
 }
 
@@ -58,6 +60,7 @@ export class KubernetesRuntime implements Runtime {
   private readonly now: () => Date;
   private events: RuntimeEvents | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: KubernetesRuntimeOptions) {
     const { kubeConfig, settings, logger } = options;
@@ -198,14 +201,19 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.events = undefined;
-    for (const entry of this.entries.values()) entry.abort.abort();
-    await this.writer.close();
-    await Promise.all([this.records.stop(), this.jobs.stop(), this.pods.stop()]);
-    this.authentication.close();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      this.events = undefined;
+      for (const entry of this.entries.values()) entry.abort.abort();
+      // Outcomes still queued are written now, within a bound: an unreachable API server must not hold a shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.writer.close(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.closeFlushMs ?? 5_000)))]);
+      clearTimeout(timer);
+      await Promise.all([this.records.stop(), this.jobs.stop(), this.pods.stop()]);
+      this.authentication.close();
+    })();
+    return this.closing;
   }
 
   /** One write request through the write limiter, retried by `policy` outside it (a retry's wait holds no slot). */
