@@ -5,6 +5,7 @@ import { MERGE_PATCH_OPTIONS } from './connections.js';
 import { fingerprint } from './intent-codec.js';
 import type { IntentWriter } from './intent-writer.js';
 import { type JobEntry, keyOf, shardRefOf } from './job-entry.js';
+import { LaunchMarks } from './launch-marks.js';
 import { observedJob } from './job-state.js';
 import { ANNOTATIONS } from './labels.js';
 import type { Limiter } from './limiter.js';
@@ -21,6 +22,8 @@ export interface JobWritesContext {
   backgroundRetry: RetryPolicy;
   now(): Date;
   closed(): boolean;
+  /** Most jobs marked as launched whose create has not gone out yet (see LaunchMarks). */
+  markAhead: number;
   /** Whether the watch has the Job. */
   cached(name: string): V1Job | undefined;
   /** Decides the job's record again and reports a change. */
@@ -33,7 +36,31 @@ export interface JobWritesContext {
  * a Job twice nor lose a stop.
  */
 export class JobWrites {
-  constructor(private readonly context: JobWritesContext) {}
+  private readonly marks: LaunchMarks<JobEntry>;
+
+  constructor(private readonly context: JobWritesContext) {
+    this.marks = new LaunchMarks({
+      ahead: context.markAhead,
+      mark: async (entry) => {
+        // Closing or deleted: no create goes out, so no mark either.
+        if (entry.batch.removed || context.closed()) return;
+        entry.intent.launched = true;
+        await context.writer.write(shardRefOf(entry), keyOf(entry, 'launched'), '1');
+      },
+    });
+  }
+
+  /**
+   * Takes back the launch marks of jobs whose create never went out (the runtime is closing), so that the
+   * next instance creates their Jobs instead of settling them. Queued; written by the writer's close.
+   */
+  unmarkUnsent(entries: Iterable<JobEntry>): void {
+    for (const entry of entries) {
+      if (!entry.intent.launched || entry.mayExist || entry.createRequest || entry.batch.removed) continue;
+      entry.intent.launched = false;
+      this.context.writer.writeLater(shardRefOf(entry), keyOf(entry, 'launched'), null);
+    }
+  }
 
   /** Starts creating the job's Job unless it may not be created (stopped, finished, seen, refused). */
   launch(entry: JobEntry): Promise<void> {
@@ -124,22 +151,25 @@ export class JobWrites {
   }
 
   private async createLoop(entry: JobEntry): Promise<void> {
-    const { backgroundRetry: policy, writer } = this.context;
-    const shard = shardRefOf(entry);
+    const policy = this.context.backgroundRetry;
     let delay = policy.baseDelayMs;
     const backOff = async (error?: unknown) => {
       await sleepUnlessAborted(Math.min(policy.maxDelayMs, retryAfterMs(error) ?? delay), entry.abort.signal, policy.sleep);
       delay = Math.min(policy.maxDelayMs, delay * 2);
     };
     while (this.mayStillCreate(entry)) {
-      entry.intent.launched = true;
       try {
-        await writer.write(shard, keyOf(entry, 'launched'), '1');
+        await this.marks.acquire(entry);
       } catch {
         await backOff();
         continue;
       }
-      const result = await this.sendCreate(entry);
+      let result: Awaited<ReturnType<JobWrites['sendCreate']>>;
+      try {
+        result = await this.sendCreate(entry);
+      } finally {
+        this.marks.release();
+      }
       if (result === 'done') return;
       if (result === 'refused') continue;
       await backOff(result.error);

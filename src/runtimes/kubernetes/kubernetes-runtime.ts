@@ -90,6 +90,7 @@ export class KubernetesRuntime implements Runtime {
     this.writes = new JobWrites({
       batchApi: this.batchApi, settings, limiter: this.limiter, writer: this.writer, logger,
       requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, now: this.now,
+      markAhead: Math.max(64, 8 * (options.writeConcurrency ?? 16)),
       closed: () => this.closed,
       cached: (name) => this.jobs.get(name, namespace),
       refresh: (entry) => this.refresh(entry),
@@ -206,6 +207,7 @@ export class KubernetesRuntime implements Runtime {
       this.closed = true;
       this.events = undefined;
       for (const entry of this.entries.values()) entry.abort.abort();
+      this.writes.unmarkUnsent(this.entries.values());
       // Outcomes still queued are written now, within a bound: an unreachable API server must not hold a shutdown.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.writer.close(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.closeFlushMs ?? 5_000)))]);
