@@ -225,6 +225,20 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
     assert.match(refused.body.message, /failurePolicy/);
   });
 
+  it('when the service is restarted while a batch is being created, every job gets its Job once: none is settled as lost', async () => {
+    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: '2' } });
+    fake.slow({ verb: 'create', resource: 'jobs', user: '', delayMs: 20 });
+    const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: Array.from({ length: 300 }, (_, i) => ({ payload: `p${i}` })) }).expect(200);
+    await waitFor(async () => fake.count('jobs', NAMESPACE), (n) => n >= 20);
+    await restart();
+    fake.slow(undefined);
+    const jobs = await waitFor(async () => (await t!.request.get(`/api/v1/batches/${body.name}`).expect(200)).body.jobStatuses as JobStatusView[], (all) => all.every((j) => j.status === 'Active'));
+    assert.equal(jobs.length, 300);
+    assert.equal(fake.count('jobs', NAMESPACE), 300);
+    const created = fake.requests.filter((r) => r.user === '' && r.verb === 'create' && r.resource === 'jobs' && r.status === 201);
+    assert.equal(new Set(created.map((r) => r.name)).size, created.length, 'no Job created twice');
+  });
+
   it('when the service restarts while jobs wait on the quota, they stay Waiting and are created once the quota allows', async () => {
     t = await startKubeTestService(fake);
     const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
