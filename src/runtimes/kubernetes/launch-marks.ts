@@ -8,6 +8,7 @@
 export class LaunchMarks<T> {
   private held = 0;
   private filling = false;
+  private scheduled = false;
   private readonly waiting: Array<{ item: T; resolve(): void; reject(error: unknown): void }> = [];
 
   constructor(private readonly options: { ahead: number; mark(item: T): Promise<void> }) {}
@@ -16,7 +17,14 @@ export class LaunchMarks<T> {
   acquire(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      this.fill();
+      // On the next turn, so that every launch asked for in this one shares the chunk.
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.fill();
+        });
+      }
     });
   }
 
