@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ApiException } from '@kubernetes/client-node';
 import { IntentWriter, type ShardRef } from '../../src/runtimes/kubernetes/intent-writer.js';
+import { LaunchMarks } from '../../src/runtimes/kubernetes/launch-marks.js';
 import { silentLogger } from '../../src/logger.js';
 import { waitFor } from '../component/harness.js';
 
@@ -111,5 +112,33 @@ describe('recorded intent, written coalesced', () => {
     writer.writeLater(shard0, 'outcome.1', 'a');
     await writer.close();
     assert.deepEqual(calls, [{ verb: 'create', shard: 0, data: { 'outcome.1': 'a' } }]);
+  });
+});
+
+describe('launch marks, handed out ahead of the creates', () => {
+  it('when many jobs launch, at most `ahead` hold a mark whose create has not gone out, and each refill marks at least half of that', async () => {
+    const chunks: number[] = [];
+    let pending: number[] = [];
+    const marks = new LaunchMarks<number>({
+      ahead: 8,
+      mark: async (item) => {
+        pending.push(item);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (pending.length > 0) chunks.push(pending.length);
+        pending = [];
+      },
+    });
+    let held = 0;
+    let most = 0;
+    await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      await marks.acquire(i);
+      most = Math.max(most, ++held);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      held--;
+      marks.release();
+    }));
+    assert.ok(most <= 8, `${most} held at once`);
+    assert.equal(chunks.reduce((a, b) => a + b, 0), 40);
+    assert.ok(chunks.slice(0, -1).every((n) => n >= 4), `chunks ${chunks.join(',')}`);
   });
 });
