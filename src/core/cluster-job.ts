@@ -120,13 +120,13 @@ export function attemptRecord(pod: ObservedAttempt, context: { stopped: boolean;
     replicaStatus: pod.phase === 'Unknown' ? 'Pending' : pod.phase,
   };
   const unfinished = pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
+  const deleted = pod.terminating || pod.goneAt !== undefined;
   if (pod.disrupted && (pod.phase === 'Failed' || (unfinished && ended))) {
     return { ...attempt, reason: 'Interrupted', replicaStatus: 'Failed', counted: false };
   }
-  if (unfinished && (pod.terminating || ended)) {
-    if (context.stopped) return { ...attempt, reason: attempt.reason ?? 'Stopped', replicaStatus: 'Stopped' };
-    if (ended) return { ...attempt, reason: attempt.reason ?? (context.deadlineExceeded ? 'DeadlineExceeded' : 'Deleted'), replicaStatus: 'Failed' };
-  }
+  // Deleted because the job was stopped: ended by the stop, whatever its container said as it was killed.
+  if (context.stopped && deleted && pod.phase !== 'Succeeded') return { ...attempt, reason: attempt.reason ?? 'Stopped', replicaStatus: 'Stopped' };
+  if (unfinished && ended) return { ...attempt, reason: attempt.reason ?? (context.deadlineExceeded ? 'DeadlineExceeded' : 'Deleted'), replicaStatus: 'Failed' };
   return attempt;
 }
 
