@@ -152,6 +152,20 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
     assert.deepEqual(names.map((name) => fake.get('jobs', NAMESPACE, name)), [undefined, undefined, undefined]);
   });
 
+  it('when the API server keeps failing the suspension, stop answers 503 saying so, and the recorded stop is carried out once it can be', async () => {
+    t = await startKubeTestService(fake);
+    const name = await postJob();
+    await jobCreated(name);
+    await actor.running(await actor.startPod(name));
+    await jobUntil(name, (j) => j.status === 'Running');
+    fake.failNext({ verb: 'patch', resource: 'jobs', status: 500, times: 5 });
+    const refused = await t.request.post(`/api/v1/jobs/${name}/stop`).expect(503);
+    assert.equal(refused.body.reason, 'ServiceUnavailable');
+    await waitFor(async () => fake.get('jobs', NAMESPACE, name).spec.suspend, (suspended) => suspended === true);
+    await actor.suspend(name);
+    await jobUntil(name, (j) => j.status === 'Stopped');
+  });
+
   it('when a batch of 200 running jobs is stopped, the suspend patches never exceed the write concurrency in flight (line 10)', async () => {
     t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: '4' } });
     const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: Array.from({ length: 200 }, (_, i) => ({ payload: `p${i}` })) }).expect(200);

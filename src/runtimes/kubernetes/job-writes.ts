@@ -110,6 +110,8 @@ export class JobWrites {
       await withRetry(this.context.requestRetry, () => this.suspend(entry));
     } catch (error) {
       this.context.logger.error('could not stop a job', { jobName: entry.base.name, status: statusOf(error) });
+      // The stop is recorded: keep at it in the background (a client cannot ask again for a job shown Stopping).
+      this.resumeStop(entry);
       throw toApiError(error, 'stop the job');
     } finally {
       this.context.refresh(entry);
