@@ -166,6 +166,22 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
     await jobUntil(name, (j) => j.status === 'Stopped');
   });
 
+  it('when the stop cannot be recorded, stop answers 503 and the job goes on as if it had not been asked', async () => {
+    t = await startKubeTestService(fake);
+    const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
+    await core.createNamespacedResourceQuota({ namespace: NAMESPACE, body: { metadata: { name: 'jobs' }, spec: { hard: { 'count/jobs.batch': '0' } } } });
+    const name = await postJob();
+    await jobUntil(name, (j) => /resource quota/.test(j.message ?? ''));
+    fake.failNext({ verb: 'patch', resource: 'configmaps', status: 500, times: 5 });
+    const refused = await t.request.post(`/api/v1/jobs/${name}/stop`).expect(503);
+    assert.match(refused.body.message, /could not record the stop/);
+    assert.equal((await job(name)).status, 'Waiting');
+    await core.deleteNamespacedResourceQuota({ name: 'jobs', namespace: NAMESPACE });
+    await jobCreated(name);
+    await restart();
+    await jobUntil(name, (j) => j.status === 'Active');
+  });
+
   it('when a batch of 200 running jobs is stopped, the suspend patches never exceed the write concurrency in flight (line 10)', async () => {
     t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: '4' } });
     const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: Array.from({ length: 200 }, (_, i) => ({ payload: `p${i}` })) }).expect(200);

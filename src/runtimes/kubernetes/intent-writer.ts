@@ -78,6 +78,11 @@ export class IntentWriter {
     this.schedule(shard);
   }
 
+  /** Takes back a change still queued (one whose waiter was told it failed and gave up). */
+  cancel(ref: ShardRef, key: string): void {
+    this.shard(ref).pending.delete(key);
+  }
+
   /** Drops everything queued for a batch that was deleted (its state objects go with its record). */
   forget(batchName: string): void {
     for (const [name, shard] of this.shards) {

@@ -27,6 +27,8 @@ export interface JobEntry {
   stopping?: Promise<void>;
   /** Aborted on stop and on close, to end a create loop's wait at once. */
   abort: AbortController;
+  /** The scheduler asked for the job's run (a stop that could not be recorded hands it back). */
+  launchAsked: boolean;
   creating?: Promise<void>;
   /** The create request on the wire, if any: a stop waits for its answer before deciding. */
   createRequest?: Promise<void>;
@@ -52,6 +54,7 @@ export function newEntry(base: JobRecord, batch: BatchEntry, payload: PayloadRef
     attempts: new Map(),
     stopRequested: false,
     abort: new AbortController(),
+    launchAsked: false,
     mayExist: intent.launched,
     knownAbsent: false,
     waitingForQuota: false,

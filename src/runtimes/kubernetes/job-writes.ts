@@ -64,6 +64,7 @@ export class JobWrites {
 
   /** Starts creating the job's Job unless it may not be created (stopped, finished, seen, refused). */
   launch(entry: JobEntry): Promise<void> {
+    entry.launchAsked = true;
     if (!this.mayStillCreate(entry)) return Promise.resolve();
     entry.creating ??= this.createLoop(entry).finally(() => {
       entry.creating = undefined;
@@ -99,9 +100,10 @@ export class JobWrites {
       await this.context.writer.write(shardRefOf(entry), keyOf(entry, 'stop'), stoppedAt);
     } catch (error) {
       // Not recorded: take the stop back, so that the job is not left waiting for a stop that never happened.
+      this.context.writer.cancel(shardRefOf(entry), keyOf(entry, 'stop'));
       entry.stopRequested = false;
       entry.abort = new AbortController();
-      if (entry.intent.launched) void this.launch(entry);
+      if (entry.launchAsked) void this.launch(entry);
       throw toApiError(error, 'record the stop');
     }
     entry.intent.stoppedAt = stoppedAt;

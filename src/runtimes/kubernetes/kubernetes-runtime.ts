@@ -78,9 +78,9 @@ export class KubernetesRuntime implements Runtime {
         const batch = this.batchOf(batchName);
         if (!batch) return;
         await this.coreApi.createNamespacedConfigMap({ namespace, body: intentShardObject(settings, batch.batch, batch.owner, shardName(batchName, shard), data) });
-      }),
+      }, this.requestRetry),
       patch: async ({ batchName, shard }, data) => {
-        await this.write(() => this.coreApi.patchNamespacedConfigMap({ name: shardName(batchName, shard), namespace, body: { data } }, MERGE_PATCH_OPTIONS));
+        await this.write(() => this.coreApi.patchNamespacedConfigMap({ name: shardName(batchName, shard), namespace, body: { data } }, MERGE_PATCH_OPTIONS), this.requestRetry);
       },
       delayMs: options.outcomeDelayMs ?? 5_000,
       retryDelayMs: (failures) => Math.min(this.backgroundRetry.maxDelayMs, this.backgroundRetry.baseDelayMs * 2 ** failures),
