@@ -186,8 +186,8 @@ export class JobWrites {
     const body = jobObject({ settings, job: entry.base, batchType: entry.batch.batch.type, owner: entry.batch.owner, payload: entry.payload });
     const observe = this.context.backgroundRetry.observe;
     try {
-      await this.context.limiter.run(async () => {
-        if (!this.mayStillCreate(entry)) return;
+      const sent = await this.context.limiter.run(async () => {
+        if (!this.mayStillCreate(entry)) return false;
         const request = batchApi.createNamespacedJob({ namespace: settings.namespace, body });
         entry.createRequest = request.then(() => undefined, () => undefined);
         try {
@@ -196,8 +196,9 @@ export class JobWrites {
           entry.createRequest = undefined;
         }
         entry.mayExist = true;
+        return true;
       });
-      observe?.('ok', undefined);
+      if (sent) observe?.('ok', undefined);
     } catch (error) {
       const code = statusOf(error);
       if (code === 409) {
