@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ApiException, BatchV1Api, CoreV1Api, type V1ConfigMap, Watch } from '@kubernetes/client-node';
+import { ApiException, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1ConfigMap, Watch } from '@kubernetes/client-node';
 import { waitFor } from '../component/harness.js';
 import { type FakeApiServer, startFakeApiServer } from './fake/server.js';
 
@@ -144,6 +144,67 @@ describe('the fake Kubernetes API server', () => {
     await core.createNamespacedConfigMap({ namespace, body: aConfigMap('a') });
     assert.equal((await core.listNamespacedConfigMap({ namespace })).items.length, 1);
     assert.deepEqual(fake.requests.map((r) => `${r.verb} ${r.resource} ${r.status}`), ['create configmaps 429', 'list configmaps 500', 'create configmaps 201', 'list configmaps 200']);
+  });
+
+  it('when a merge patch names some annotations, they are added or replaced and the others stay; null removes one', async () => {
+    await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'a', annotations: { mine: '1', theirs: '2' } }, data: { k: 'v' } } });
+    const patched = await core.patchNamespacedConfigMap({ name: 'a', namespace, body: { metadata: { annotations: { mine: '3', gone: null } }, data: { l: 'w' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    assert.deepEqual(patched.metadata!.annotations, { mine: '3', theirs: '2' });
+    assert.deepEqual(patched.data, { k: 'v', l: 'w' });
+  });
+
+  it('when the watch of a resource is held, GET sees a write at once and the watch tells it only once released, in order', async () => {
+    const seen: string[] = [];
+    const list = await core.listNamespacedConfigMap({ namespace });
+    fake.delayWatch('configmaps', Infinity);
+    const request = await new Watch(fake.kubeConfig(namespace)).watch(`/api/v1/namespaces/${namespace}/configmaps`, { resourceVersion: list.metadata!.resourceVersion }, (type, object) => seen.push(`${type} ${object.metadata.name}`), () => {});
+    const others: string[] = [];
+    const control = await new Watch(fake.kubeConfig(namespace)).watch(`/api/v1/namespaces/${namespace}/secrets`, { resourceVersion: list.metadata!.resourceVersion }, (type) => others.push(type), () => {});
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('a') });
+    await core.deleteNamespacedConfigMap({ name: 'a', namespace });
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('b') });
+    assert.ok(await core.readNamespacedConfigMap({ name: 'b', namespace }));
+    // A later event of a watch that is not held gets through; the held ones have not.
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: 's' } } });
+    await waitFor(async () => others.length, (n) => n === 1, 5000);
+    control.abort();
+    assert.deepEqual(seen, []);
+    fake.releaseWatch('configmaps');
+    await waitFor(async () => seen.length, (n) => n === 3, 5000);
+    request.abort();
+    assert.deepEqual(seen, ['ADDED a', 'DELETED a', 'ADDED b']);
+  });
+
+  it('when a pod bound to a node is deleted, it is terminating (deletionTimestamp) until a delete of grace 0, whose DELETED event still carries it', async () => {
+    const seen: Array<[string, boolean]> = [];
+    const list = await core.listNamespacedPod({ namespace });
+    const request = await new Watch(fake.kubeConfig(namespace)).watch(`/api/v1/namespaces/${namespace}/pods`, { resourceVersion: list.metadata!.resourceVersion }, (type, object) => seen.push([type, Boolean(object.metadata.deletionTimestamp)]), () => {});
+    await core.createNamespacedPod({ namespace, body: { metadata: { name: 'bound' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'busybox' }] } } });
+    await core.createNamespacedPod({ namespace, body: { metadata: { name: 'unbound' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+    await core.deleteNamespacedPod({ name: 'bound', namespace });
+    assert.ok(fake.get('pods', namespace, 'bound').metadata.deletionTimestamp, 'terminating');
+    await core.deleteNamespacedPod({ name: 'bound', namespace });
+    await core.deleteNamespacedPod({ name: 'bound', namespace, gracePeriodSeconds: 0 });
+    await core.deleteNamespacedPod({ name: 'unbound', namespace });
+    await waitFor(async () => seen.length, (n) => n === 5, 5000);
+    request.abort();
+    assert.deepEqual(seen, [['ADDED', false], ['ADDED', false], ['MODIFIED', true], ['DELETED', true], ['DELETED', false]]);
+    assert.equal(fake.count('pods', namespace), 0);
+  });
+
+  it('when requests of one client overlap, the fake counts the most in flight at once', async () => {
+    fake.slow({ verb: 'create', resource: 'configmaps', delayMs: 20 });
+    await Promise.all(['a', 'b', 'c'].map((name) => core.createNamespacedConfigMap({ namespace, body: aConfigMap(name) })));
+    await core.createNamespacedConfigMap({ namespace, body: aConfigMap('d') });
+    assert.equal(fake.maxInFlight({ verb: 'create', resource: 'configmaps' }), 3);
+    assert.equal(fake.maxInFlight({ verb: 'list', resource: 'configmaps' }), 0);
+  });
+
+  it('when a Job has podFailurePolicy rules on pod conditions, their status defaults to True; a rule with neither condition nor exit codes is refused', async () => {
+    const spec = (rules: unknown[]) => ({ podFailurePolicy: { rules }, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } });
+    const created = await batch.createNamespacedJob({ namespace, body: { metadata: { name: 'j' }, spec: spec([{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] }]) as never } });
+    assert.equal(created.spec!.podFailurePolicy!.rules[0]!.onPodConditions![0]!.status, 'True');
+    assert.equal((await failure(batch.createNamespacedJob({ namespace, body: { metadata: { name: 'k' }, spec: spec([{ action: 'Ignore' }]) as never } }))).code, 422);
   });
 
   it('when a list is paged, continue tokens walk every item once', async () => {

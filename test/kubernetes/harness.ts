@@ -74,8 +74,8 @@ export class ClusterActor {
     return this.batch.readNamespacedJob({ name, namespace: NAMESPACE });
   }
 
-  /** The job controller starts a pod for the Job and marks the Job active. */
-  async startPod(jobName: string): Promise<V1Pod> {
+  /** The job controller starts a pod for the Job and marks the Job active; with `nodeName`, the pod is bound to a node. */
+  async startPod(jobName: string, options: { nodeName?: string } = {}): Promise<V1Pod> {
     const job = await this.job(jobName);
     const template = job.spec!.template;
     const pod = await this.core.createNamespacedPod({
@@ -86,7 +86,7 @@ export class ClusterActor {
           labels: template.metadata!.labels,
           ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid: job.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
         },
-        spec: template.spec!,
+        spec: { ...template.spec!, ...(options.nodeName ? { nodeName: options.nodeName } : {}) },
       },
     });
     await this.jobStatus(jobName, { ...job.status, active: 1, startTime: job.status?.startTime ?? new Date() });
@@ -134,6 +134,35 @@ export class ClusterActor {
     await this.running(pod);
     await this.exited(pod, exitCode, reason);
     return pod;
+  }
+
+  /** Deletes a Job as `kubectl delete job` does: its pods go too, through the garbage collector. */
+  async deleteJob(name: string): Promise<void> {
+    await this.batch.deleteNamespacedJob({ name, namespace: NAMESPACE, propagationPolicy: 'Background' });
+  }
+
+  /**
+   * Deletes a pod as the job controller or kubectl does (a pod bound to a node stays terminating for its grace
+   * period); with `gracePeriodSeconds: 0`, as the pod garbage collector does for a pod of a lost node.
+   */
+  async deletePod(name: string, gracePeriodSeconds?: number): Promise<void> {
+    await this.core.deleteNamespacedPod({ name, namespace: NAMESPACE, ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }) });
+  }
+
+  /** The pod is evicted or preempted: marked with a DisruptionTarget condition, then failed by the kubelet. */
+  async disrupt(pod: V1Pod, exitCode = 143): Promise<void> {
+    const current = await this.core.readNamespacedPod({ name: pod.metadata!.name!, namespace: NAMESPACE });
+    const now = new Date();
+    const image = current.spec!.containers[0]!.image!;
+    await this.core.replaceNamespacedPodStatus({
+      name: pod.metadata!.name!,
+      namespace: NAMESPACE,
+      body: { ...current, status: {
+        phase: 'Failed',
+        conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting', lastTransitionTime: now }],
+        containerStatuses: [{ name: 'job', image, imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, reason: 'Error', startedAt: now, finishedAt: now } } }],
+      } } as never,
+    });
   }
 
   /** What the job controller does for a suspended Job: delete its active pods, then mark it suspended. */

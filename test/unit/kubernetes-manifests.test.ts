@@ -6,9 +6,11 @@ import { Pod } from 'kubernetes-models/v1/Pod';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { mergeJobSpec } from '../../src/core/merge.js';
 import type { BatchRecord, JobRecord, JobSettings } from '../../src/core/model.js';
-import { attemptOf, deriveJobRecord } from '../../src/runtimes/kubernetes/job-state.js';
+import { emptyIntent, intentKey, readIntents, SHARD_JOBS, shardName, shardNumber, shardOf } from '../../src/runtimes/kubernetes/intent-codec.js';
+import { observedAttempt, observedJob } from '../../src/runtimes/kubernetes/job-state.js';
+import { observedJobRecord, outcomeOf, OUTCOME_ATTEMPTS, OUTCOME_MESSAGE_CHARS } from '../../src/core/cluster-job.js';
 import { ANNOTATIONS, componentSelector, LABELS } from '../../src/runtimes/kubernetes/labels.js';
-import { batchRecordObject, type ClusterSettings, jobObject, MAX_OBJECT_DATA_BYTES, ownerReference, packPayloads, payloadSecretObject } from '../../src/runtimes/kubernetes/manifests.js';
+import { batchRecordObject, type ClusterSettings, intentShardObject, jobObject, MAX_OBJECT_DATA_BYTES, ownerReference, packPayloads, payloadSecretObject } from '../../src/runtimes/kubernetes/manifests.js';
 import { decodeBatchRecord, encodeBatchRecord, waitingRecord } from '../../src/runtimes/kubernetes/record-codec.js';
 
 const settings: ClusterSettings = {
@@ -76,7 +78,7 @@ describe('Kubernetes objects', () => {
     assert.deepEqual(container.command, ['python', 'main.py']);
     assert.deepEqual(container.args, ['--fast']);
     assert.deepEqual(container.resources, { limits: { cpu: '300m', memory: '32Mi' }, requests: { cpu: '150m' } });
-    assert.deepEqual(spec.podFailurePolicy!.rules.map((rule) => [rule.action, rule.onExitCodes!.operator, rule.onExitCodes!.values]), [['FailJob', 'In', [3, 42]], ['Ignore', 'NotIn', [1]]]);
+    assert.deepEqual(spec.podFailurePolicy!.rules.slice(1).map((rule) => [rule.action, rule.onExitCodes!.operator, rule.onExitCodes!.values]), [['FailJob', 'In', [3, 42]], ['Ignore', 'NotIn', [1]]]);
     assert.deepEqual(
       Object.fromEntries(container.env!.map((env) => [env.name, env.value])),
       { GREETING: 'hi', PAYLOAD_PATH: '/compute/args', JOB_NAME: job.name, BATCH_NAME: batchName, JOB_ID: 'job-1' },
@@ -102,11 +104,48 @@ describe('Kubernetes objects', () => {
     assert.equal(pod.automountServiceAccountToken, false);
   });
 
-  it('when a job is created stopped, its Job is suspended and says when it was stopped', () => {
-    const manifest = jobObject({ settings, job: aJobRecord(), batchType: 'job', owner: ownerReference(aRecordObject()), payload: { secretName: 's', key: 'k' }, stoppedAt: '2026-11-23T10:16:00.000Z' });
-    valid(new Job(manifest as never), manifest);
-    assert.equal(manifest.spec!.suspend, true);
-    assert.equal(manifest.metadata!.annotations![ANNOTATIONS.stoppedAt], '2026-11-23T10:16:00.000Z');
+  it('when any Job is made, its first podFailurePolicy rule ignores pods the platform interrupted (DisruptionTarget), before the job\'s own rules', () => {
+    const plain = jobObject({ settings, job: aJobRecord(), batchType: 'job', owner: ownerReference(aRecordObject()), payload: { secretName: 's', key: 'k' } });
+    valid(new Job(plain as never), plain);
+    const disruption = { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] };
+    assert.deepEqual(plain.spec!.podFailurePolicy!.rules, [disruption]);
+    assert.equal(plain.spec!.suspend, false);
+    const withRules = jobObject({ settings, job: aJobRecord({ failurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [42] } }] } }), batchType: 'job', owner: ownerReference(aRecordObject()), payload: { secretName: 's', key: 'k' } });
+    assert.deepEqual(withRules.spec!.podFailurePolicy!.rules.map((rule) => rule.action), ['Ignore', 'FailJob']);
+    assert.deepEqual(withRules.spec!.podFailurePolicy!.rules[0], disruption);
+  });
+
+  it('when jobs\' intent is recorded, each state object holds 400 jobs by index, is owned by the batch record and reads back', () => {
+    assert.deepEqual([shardOf(0), shardOf(SHARD_JOBS - 1), shardOf(SHARD_JOBS), shardOf(99_999)], [0, 0, 1, 249]);
+    assert.equal(shardNumber(batchName, shardName(batchName, 12)), 12);
+    assert.equal(shardNumber(batchName, `${batchName}-payloads-0`), undefined);
+    assert.equal(shardNumber(batchName, `${batchName}-state-01`), undefined);
+    const outcome = { status: 'Succeeded' as const, started: null, ended: '2026-11-23T10:20:00.000Z', updated: '2026-11-23T10:20:00.000Z', failed: 0, message: null, attempts: [] };
+    const data = { [intentKey('launched', 3)]: '1', [intentKey('stop', 3)]: '2026-11-23T10:16:00.000Z', [intentKey('outcome', 4)]: JSON.stringify(outcome), [intentKey('outcome', 5)]: '{not json', other: 'x' };
+    const object = intentShardObject(settings, batch, ownerReference(aRecordObject()), shardName(batchName, 0), data);
+    valid(new ConfigMap(object as never), object);
+    assert.equal(object.metadata!.labels![LABELS.role], 'state');
+    assert.equal(object.metadata!.ownerReferences![0]!.name, batchName);
+    const { intents, unreadable } = readIntents([object.data]);
+    assert.deepEqual(intents.get(3), { launched: true, stoppedAt: '2026-11-23T10:16:00.000Z', outcome: null });
+    assert.deepEqual(intents.get(4), { ...emptyIntent(), outcome });
+    assert.equal(unreadable, 1);
+  });
+
+  it('when 400 jobs end with the longest outcomes, their state object stays within 1 MiB', () => {
+    const longest = Array.from({ length: 50 }, (_, i) => ({ name: `${batchName}-p2m7c1ds-${String(i).padStart(5, '0')}`, created: '2026-11-23T10:15:00.000Z', startTime: '2026-11-23T10:15:00.000Z', endTime: '2026-11-23T10:15:00.000Z', exitCode: 137, reason: 'DeadlineExceeded', replicaStatus: 'Failed', counted: false }));
+    const record = { ...aJobRecord(), status: 'Failed' as const, message: 'm'.repeat(10_000), attempts: longest, ended: '2026-11-23T10:20:00.000Z', failed: 50 };
+    const outcome = outcomeOf(record)!;
+    assert.equal(outcome.attempts.length, OUTCOME_ATTEMPTS);
+    assert.equal(outcome.message!.length, OUTCOME_MESSAGE_CHARS);
+    const data: Record<string, string> = {};
+    for (let i = 0; i < SHARD_JOBS; i++) {
+      data[intentKey('launched', 399_600 + i)] = '1';
+      data[intentKey('stop', 399_600 + i)] = '2026-11-23T10:16:00.000Z';
+      data[intentKey('outcome', 399_600 + i)] = JSON.stringify(outcome);
+    }
+    const bytes = Object.entries(data).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+    assert.ok(bytes < MAX_OBJECT_DATA_BYTES, `${bytes} bytes`);
   });
 
   it('when 10,000 payloads of 1 KiB are packed, each Secret stays within 1 MiB and the count is the least possible', () => {
@@ -192,7 +231,7 @@ const terminated = (exitCode: number, reason: string) => ({ state: { terminated:
 
 describe('job state from Job and pods', () => {
   const base = aJobRecord();
-  const derive = (job: V1Job | undefined, pods: V1Pod[]) => deriveJobRecord(base, job, pods.map(attemptOf));
+  const derive = (job: V1Job | undefined, pods: V1Pod[]) => observedJobRecord({ base, intent: emptyIntent(), job: job && observedJob(job), attempts: pods.map((pod) => observedAttempt(pod)) });
 
   it('when there is no Job yet, the job is Waiting', () => {
     assert.equal(derive(undefined, []).status, 'Waiting');

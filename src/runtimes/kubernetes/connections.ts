@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { type KubeConfig, type RequestContext, type SecurityAuthentication, ServerConfiguration, createConfiguration } from '@kubernetes/client-node';
+import { type KubeConfig, PatchStrategy, type RequestContext, type SecurityAuthentication, ServerConfiguration, createConfiguration, setHeaderOptions } from '@kubernetes/client-node';
 
 type AgentOptions = Record<string, unknown>;
 
@@ -62,3 +62,6 @@ export function makePooledApiClient<T>(kubeConfig: KubeConfig, authentication: P
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   return new ApiClient(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: authentication } }));
 }
+
+/** Request options that send a patch as a JSON merge patch (RFC 7386): maps merge key by key, so other writers' keys stay. */
+export const MERGE_PATCH_OPTIONS = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -1,91 +1,62 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { Attempt, JobRecord, JobStatusValue } from '../../core/model.js';
+import type { ObservedAttempt, ObservedCondition, ObservedJob } from '../../core/cluster-job.js';
 import { ANNOTATIONS } from './labels.js';
 
-/** Container waiting reasons that mean the attempt cannot start without help: shown in the job's message. */
-const STUCK_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'CrashLoopBackOff']);
+/** Translates Jobs and pods into the plain shapes the core decides from; no status decision here. */
 
 function iso(value: Date | string | undefined | null): string | null {
   if (value === undefined || value === null) return null;
   return new Date(value).toISOString();
 }
 
-function latest(...values: Array<string | null | undefined>): string | null {
-  let best: string | null = null;
-  for (const value of values) if (value && (!best || value > best)) best = value;
-  return best;
+function condition(job: V1Job, type: string): ObservedCondition | undefined {
+  const found = job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+  return found && { at: iso(found.lastTransitionTime), reason: found.reason ?? null, message: found.message ?? null };
 }
 
-/** One pod as an attempt: its phase, and the exit code and reason of its job container. */
-export function attemptOf(pod: V1Pod): Attempt {
-  const container = pod.status?.containerStatuses?.find((status) => status.name === 'job') ?? pod.status?.containerStatuses?.[0];
-  const terminated = container?.state?.terminated;
-  const waiting = container?.state?.waiting;
-  const phase = pod.status?.phase ?? 'Pending';
-  const deleted = Boolean(pod.metadata?.deletionTimestamp);
-  let replicaStatus = phase === 'Unknown' ? 'Pending' : phase;
-  if (deleted && (phase === 'Pending' || phase === 'Running')) replicaStatus = 'Stopped';
+/** The Job as observed now (`exists`), or as last seen before it was deleted. */
+export function observedJob(job: V1Job, gone?: { at: string }): ObservedJob {
+  const status = job.status ?? {};
+  const complete = condition(job, 'Complete');
   return {
-    name: pod.metadata?.name ?? '',
-    created: iso(pod.metadata?.creationTimestamp) ?? '',
-    startTime: iso(container?.state?.running?.startedAt ?? terminated?.startedAt ?? pod.status?.startTime),
-    endTime: iso(terminated?.finishedAt),
-    exitCode: terminated?.exitCode ?? null,
-    reason: terminated?.reason ?? waiting?.reason ?? (phase === 'Failed' ? pod.status?.reason ?? null : null),
-    replicaStatus,
+    exists: gone === undefined,
+    seen: true,
+    goneAt: gone?.at ?? null,
+    created: iso(job.metadata?.creationTimestamp),
+    suspended: condition(job, 'Suspended') !== undefined,
+    stoppedAt: job.metadata?.annotations?.[ANNOTATIONS.stoppedAt] ?? null,
+    complete: complete && { ...complete, completionTime: iso(status.completionTime) },
+    failed: condition(job, 'Failed'),
+    startTime: iso(status.startTime),
+    failedCount: status.failed ?? 0,
+    active: status.active ?? 0,
+    conditionTimes: (status.conditions ?? []).map((c) => iso(c.lastTransitionTime)).filter((at): at is string => at !== null),
   };
 }
 
-function conditionOf(job: V1Job, type: string) {
-  return job.status?.conditions?.find((condition) => condition.type === type && condition.status === 'True');
+/** A Job recorded as launched that is not in the cluster when the service starts: gone, never seen by this instance. */
+export function unseenGoneJob(at: string): ObservedJob {
+  return { exists: false, seen: false, goneAt: at, created: null, suspended: false, stoppedAt: null, startTime: null, failedCount: 0, active: 0, conditionTimes: [] };
 }
 
-/**
- * A job's record from its Job and the attempts seen of it. Without a Job the job is still
- * `Waiting` (or `Stopped`, when it was stopped before it was created).
- */
-export function deriveJobRecord(base: JobRecord, job: V1Job | undefined, attempts: Attempt[]): JobRecord {
-  if (!job) return base;
-  const record: JobRecord = { ...base, attempts, message: null };
-  const status = job.status ?? {};
-  const stoppedAt = job.metadata?.annotations?.[ANNOTATIONS.stoppedAt] ?? null;
-  const complete = conditionOf(job, 'Complete');
-  const failed = conditionOf(job, 'Failed');
-  const running = attempts.some((attempt) => attempt.replicaStatus === 'Running');
-  const live = attempts.some((attempt) => attempt.replicaStatus === 'Running' || attempt.replicaStatus === 'Pending');
-  const stuck = [...attempts].reverse().find((attempt) => attempt.replicaStatus === 'Pending' && attempt.reason && STUCK_REASONS.has(attempt.reason));
-  let value: JobStatusValue;
-  let ended: string | null = null;
-  if (complete) {
-    value = 'Succeeded';
-    ended = iso(status.completionTime ?? complete.lastTransitionTime);
-  } else if (failed) {
-    value = 'Failed';
-    ended = iso(failed.lastTransitionTime);
-    const last = attempts.at(-1);
-    const lastReason = last?.reason && last.reason !== 'Error' ? `; the last attempt ended with ${last.reason}` : '';
-    record.message = `${failed.reason ?? 'Failed'}: ${failed.message ?? 'the job failed'}${lastReason}`;
-  } else if (stoppedAt) {
-    value = live || (status.active ?? 0) > 0 ? 'Stopping' : 'Stopped';
-    if (value === 'Stopped') ended = latest(stoppedAt, ...attempts.map((attempt) => attempt.endTime));
-  } else if (running) {
-    value = 'Running';
-  } else {
-    value = 'Active';
-    if (stuck) record.message = `${stuck.reason}: the attempt ${stuck.name} cannot start`;
-  }
-  record.status = value;
-  record.started = iso(status.startTime) ?? attempts.find((attempt) => attempt.startTime)?.startTime ?? null;
-  record.ended = ended;
-  record.failed = status.failed ?? 0;
-  record.updated = latest(
-    base.created,
-    iso(job.metadata?.creationTimestamp),
-    record.started,
-    ended,
-    stoppedAt,
-    ...(job.status?.conditions ?? []).map((condition) => iso(condition.lastTransitionTime)),
-    ...attempts.flatMap((attempt) => [attempt.created, attempt.startTime, attempt.endTime]),
-  ) ?? base.updated;
-  return record;
+const PHASES = new Set(['Pending', 'Running', 'Succeeded', 'Failed']);
+
+/** One pod as an attempt: its phase and the state of its job container; `gone` once it was seen deleted. */
+export function observedAttempt(pod: V1Pod, gone?: { at: string }): ObservedAttempt {
+  const container = pod.status?.containerStatuses?.find((status) => status.name === 'job') ?? pod.status?.containerStatuses?.[0];
+  const terminated = container?.state?.terminated;
+  const phase = pod.status?.phase ?? 'Pending';
+  const attempt: ObservedAttempt = {
+    name: pod.metadata?.name ?? '',
+    created: iso(pod.metadata?.creationTimestamp) ?? '',
+    phase: PHASES.has(phase) ? (phase as ObservedAttempt['phase']) : 'Unknown',
+    startTime: iso(container?.state?.running?.startedAt ?? terminated?.startedAt ?? pod.status?.startTime),
+    waitingReason: container?.state?.waiting?.reason ?? null,
+    podReason: pod.status?.reason ?? null,
+    terminating: Boolean(pod.metadata?.deletionTimestamp),
+    disrupted: pod.status?.conditions?.some((c) => c.type === 'DisruptionTarget' && c.status === 'True') ?? false,
+  };
+  if (terminated) attempt.terminated = { exitCode: terminated.exitCode, reason: terminated.reason ?? null, finishedAt: iso(terminated.finishedAt) };
+  if (gone) attempt.goneAt = gone.at;
+  return attempt;
 }

@@ -1,16 +1,22 @@
-import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Job, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
-import { ApiError } from '../../core/errors.js';
-import type { Attempt, BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
+import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { observedJobRecord, outcomeOf } from '../../core/cluster-job.js';
+import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
+import { isTerminal } from '../../core/model.js';
 import type { Logger } from '../../logger.js';
 import type { Observer } from '../../metrics.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
-import { attemptOf, deriveJobRecord } from './job-state.js';
+import { emptyIntent, fingerprint, readIntents, shardName, shardNumber } from './intent-codec.js';
+import { IntentWriter } from './intent-writer.js';
+import { type BatchEntry, type JobEntry, keyOf, newEntry, shardRefOf } from './job-entry.js';
+import { observedAttempt, observedJob, unseenGoneJob } from './job-state.js';
+import { JobWrites } from './job-writes.js';
 import { ANNOTATIONS, componentSelector, LABELS } from './labels.js';
-import { batchRecordObject, type ClusterSettings, jobObject, MAX_OBJECT_DATA_BYTES, ownerReference, packPayloads, type PayloadRef, payloadSecretObject } from './manifests.js';
-import { decodeBatchRecord, encodeBatchRecord, waitingRecord } from './record-codec.js';
-import { isQuotaExceeded, type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
+import { BatchRecords, RECORD_KEY } from './batch-records.js';
+import { type ClusterSettings, intentShardObject, ownerReference } from './manifests.js';
+import { decodeBatchRecord, waitingRecord } from './record-codec.js';
+import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
-import { makePooledApiClient, PooledAuthentication } from './connections.js';
+import { makePooledApiClient, MERGE_PATCH_OPTIONS, PooledAuthentication } from './connections.js';
 import { Tracker } from './tracker.js';
 
 export interface KubernetesRuntimeOptions {
@@ -18,39 +24,23 @@ export interface KubernetesRuntimeOptions {
   settings: ClusterSettings;
   logger: Logger;
   observer?: Observer;
-  /** Most write requests in flight at once when creating Jobs and Secrets. */
+  /** Most write requests in flight at once (Job creates, suspensions, recorded intent, Secrets). */
   writeConcurrency?: number;
   /** Retries of a client's request (the client is waiting), and of background work (until it succeeds). */
   requestRetry?: RetryPolicy;
   backgroundRetry?: RetryPolicy;
+  /** How long a finished job's outcome may wait to be recorded together with others (default 5 s). */
+  outcomeDelayMs?: number;
+  /** How long `close` waits for queued outcomes to be written (default 5 s). */
+  closeFlushMs?: number;
   now?: () => Date;
 }
 
-interface BatchEntry {
-  batch: BatchRecord;
-  owner: V1OwnerReference;
-  removed: boolean;
-}
-
-interface JobEntry {
-  base: JobRecord;
-  batch: BatchEntry;
-  payload: PayloadRef;
-  /** Attempts by pod name: pods that are gone (a stopped job's) stay in the job's history. */
-  attempts: Map<string, Attempt>;
-  creating?: Promise<void>;
-  current: JobRecord;
-  /** The last state reported, to report only changes. */
-  reported: string;
-}
-
-const RECORD_KEY = 'batch.json.gz';
-const WAITING_FOR_QUOTA = "the namespace's resource quota allows no more Jobs now; the Job is created as soon as it does";
-
 /**
- * Runs each job as a `batch/v1` Job. State lives in the cluster: a batch record (a ConfigMap
- * owning the batch's payload Secrets and Jobs), Jobs and their pods, all tracked by informers,
- * so reads never call the API and a new instance rebuilds everything from the cluster.
+ * Runs each job as a `batch/v1` Job. State lives in the cluster: a batch record (a ConfigMap owning the
+ * batch's payload Secrets, state objects and Jobs), the jobs' recorded intent (launched, stopped, outcome),
+ * and Jobs and their pods, tracked by informers, so reads never call the API and a new instance rebuilds
+ * everything from the cluster. What each job's record is, is decided by the core (`observedJobRecord`).
  */
 export class KubernetesRuntime implements Runtime {
   private readonly batchApi: BatchV1Api;
@@ -59,13 +49,18 @@ export class KubernetesRuntime implements Runtime {
   private readonly jobs: Tracker<V1Job>;
   private readonly pods: Tracker<V1Pod>;
   private readonly entries = new Map<string, JobEntry>();
+  private readonly batches = new Map<string, BatchEntry>();
   private readonly limiter: Limiter;
   private readonly authentication: PooledAuthentication;
   private readonly requestRetry: RetryPolicy;
   private readonly backgroundRetry: RetryPolicy;
+  private readonly writer: IntentWriter;
+  private readonly writes: JobWrites;
+  private readonly batchRecords: BatchRecords;
   private readonly now: () => Date;
   private events: RuntimeEvents | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: KubernetesRuntimeOptions) {
     const { kubeConfig, settings, logger } = options;
@@ -78,22 +73,47 @@ export class KubernetesRuntime implements Runtime {
     this.backgroundRetry = { baseDelayMs: 200, maxDelayMs: 30_000, maxTries: Infinity, observe, ...options.backgroundRetry };
     this.now = options.now ?? (() => new Date());
     const namespace = settings.namespace;
-    const labelSelector = componentSelector(settings.component);
-    const common = { kubeConfig, labelSelector, logger };
+    this.writer = new IntentWriter({
+      create: ({ batchName, shard }, data) => this.write(async () => {
+        const batch = this.batchOf(batchName);
+        if (!batch) return;
+        await this.coreApi.createNamespacedConfigMap({ namespace, body: intentShardObject(settings, batch.batch, batch.owner, shardName(batchName, shard), data) });
+      }, this.requestRetry),
+      patch: async ({ batchName, shard }, data) => {
+        await this.write(() => this.coreApi.patchNamespacedConfigMap({ name: shardName(batchName, shard), namespace, body: { data } }, MERGE_PATCH_OPTIONS), this.requestRetry);
+      },
+      delayMs: options.outcomeDelayMs ?? 5_000,
+      retryDelayMs: (failures) => Math.min(this.backgroundRetry.maxDelayMs, this.backgroundRetry.baseDelayMs * 2 ** failures),
+      logger,
+    });
+    this.batchRecords = new BatchRecords({ coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, write: (call, policy) => this.write(call, policy) });
+    this.writes = new JobWrites({
+      batchApi: this.batchApi, settings, limiter: this.limiter, writer: this.writer, logger,
+      requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, now: this.now,
+      markAhead: Math.max(64, 8 * (options.writeConcurrency ?? 16)),
+      closed: () => this.closed,
+      cached: (name) => this.jobs.get(name, namespace),
+      refresh: (entry) => this.refresh(entry),
+    });
+    const common = { kubeConfig, logger };
     this.records = new Tracker<V1ConfigMap>({
       ...common,
+      labelSelector: componentSelector(settings.component, 'batch'),
       path: `/api/v1/namespaces/${namespace}/configmaps`,
-      list: () => this.coreApi.listNamespacedConfigMap({ namespace, labelSelector }),
+      list: () => this.coreApi.listNamespacedConfigMap({ namespace, labelSelector: componentSelector(settings.component, 'batch') }),
       onChange: () => {},
     });
+    const labelSelector = componentSelector(settings.component);
     this.jobs = new Tracker<V1Job>({
       ...common,
+      labelSelector,
       path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
       list: () => this.batchApi.listNamespacedJob({ namespace, labelSelector }),
-      onChange: (job) => this.refresh(job.metadata?.labels?.[LABELS.jobName]),
+      onChange: (job, deleted) => this.onJob(job, deleted),
     });
     this.pods = new Tracker<V1Pod>({
       ...common,
+      labelSelector,
       path: `/api/v1/namespaces/${namespace}/pods`,
       list: () => this.coreApi.listNamespacedPod({ namespace, labelSelector }),
       onChange: (pod, deleted) => this.onPod(pod, deleted),
@@ -102,29 +122,41 @@ export class KubernetesRuntime implements Runtime {
 
   async open(events: RuntimeEvents): Promise<Snapshot> {
     await Promise.all([this.records.start(), this.jobs.start(), this.pods.start()]);
+    const states = await this.batchRecords.stateObjects();
     const snapshot: Snapshot = { batches: [], jobs: [] };
     const records = [...this.records.list()].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1));
     for (const record of records) {
+      const name = record.metadata!.name!;
       if (record.metadata?.annotations?.[ANNOTATIONS.state] !== 'accepted') {
         // The client never got an answer for this batch: take it back, Secrets and all.
-        await this.deleteRecord(record.metadata!.name!).catch((error: unknown) => this.options.logger.warn('could not remove an unfinished batch record', { batchName: record.metadata?.name, status: statusOf(error) }));
+        await this.batchRecords.delete(name).catch((error: unknown) => this.options.logger.warn('could not remove an unfinished batch record', { batchName: name, status: statusOf(error) }));
         continue;
       }
       const encoded = record.binaryData?.[RECORD_KEY];
       if (!encoded) continue;
       const recorded = decodeBatchRecord(encoded);
       const batch: BatchEntry = { batch: recorded.batch, owner: ownerReference(record), removed: false };
+      this.batches.set(name, batch);
+      const shards = states.get(name) ?? [];
+      for (const state of shards) this.writer.known({ batchName: name, shard: shardNumber(name, state.metadata!.name!)! }, state.data ?? {});
+      const { intents, unreadable } = readIntents(shards.map((state) => state.data));
+      if (unreadable > 0) this.options.logger.warn('some recorded job intents could not be read', { batchName: name, count: unreadable });
       snapshot.batches.push(recorded.batch);
       recorded.jobs.forEach((job, index) => {
-        const base = waitingRecord(recorded.batch, job, index);
-        this.entries.set(job.name, { base, batch, payload: job.payload, attempts: new Map(), current: base, reported: '' });
+        const entry = newEntry(waitingRecord(recorded.batch, job, index), batch, job.payload, intents.get(index) ?? emptyIntent());
+        entry.stopRequested = entry.intent.stoppedAt !== null;
+        this.entries.set(job.name, entry);
       });
     }
     snapshot.batches.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0));
     for (const pod of this.pods.list()) this.onPod(pod, false);
+    const seenAt = this.now().toISOString();
     for (const entry of this.entries.values()) {
-      entry.current = this.derive(entry);
-      entry.reported = JSON.stringify(entry.current);
+      const job = this.jobs.get(entry.base.name, this.options.settings.namespace);
+      // Launched by an earlier instance, yet no Job: it was deleted by someone else. It is settled, never created again.
+      entry.job = job ? observedJob(job) : entry.intent.launched && !entry.intent.outcome ? unseenGoneJob(seenAt) : undefined;
+      this.refresh(entry);
+      if (entry.intent.stoppedAt && job && !job.spec?.suspend && !isTerminal(entry.current.status)) this.writes.resumeStop(entry);
     }
     const order = new Map(snapshot.batches.map((batch, i) => [batch.name, i]));
     snapshot.jobs = [...this.entries.values()]
@@ -134,176 +166,113 @@ export class KubernetesRuntime implements Runtime {
     return snapshot;
   }
 
-  async accept({ batch, jobs }: NewBatch): Promise<void> {
-    const { settings } = this.options;
-    const secrets = packPayloads(batch.name, jobs.map(({ record, payload }) => ({ name: record.name, payload })));
-    const refs = new Map(secrets.flatMap((secret) => secret.entries.map(({ key }) => [key, { secretName: secret.secretName, key }] as const)));
-    const encoded = encodeBatchRecord({
-      batch,
-      jobs: jobs.map(({ record }) => ({ name: record.name, jobId: record.jobId, spec: record.spec, payload: refs.get(record.name)! })),
-    });
-    if (Buffer.byteLength(encoded, 'base64') > MAX_OBJECT_DATA_BYTES - 4096) {
-      throw ApiError.payloadTooLarge(`the batch's job settings do not fit one cluster object (${jobs.length} jobs); send it as smaller batches`);
-    }
-    let created: V1ConfigMap;
-    try {
-      created = await withRetry(this.requestRetry, () => this.coreApi.createNamespacedConfigMap({ namespace: settings.namespace, body: batchRecordObject(settings, batch, encoded) }));
-    } catch (error) {
-      this.options.logger.error('could not create a batch record', { batchName: batch.name, status: statusOf(error) });
-      throw toApiError(error, 'record the batch');
-    }
-    const owner = ownerReference(created);
-    try {
-      await Promise.all(secrets.map((secret) => this.limiter.run(() => this.createIgnoringExisting(this.requestRetry, () =>
-        this.coreApi.createNamespacedSecret({ namespace: settings.namespace, body: payloadSecretObject(settings, batch, owner, secret) })))));
-      await withRetry(this.requestRetry, () => this.coreApi.patchNamespacedConfigMap({
-        name: batch.name,
-        namespace: settings.namespace,
-        body: [{ op: 'replace', path: `/metadata/annotations/${escapePointer(ANNOTATIONS.state)}`, value: 'accepted' }],
-      }));
-    } catch (error) {
-      this.options.logger.error('could not record the batch payloads', { batchName: batch.name, status: statusOf(error) });
-      await this.deleteRecord(batch.name).catch(() => undefined);
-      throw toApiError(error, 'record the batch');
-    }
-    const entry: BatchEntry = { batch, owner, removed: false };
-    for (const { record } of jobs) {
-      this.entries.set(record.name, { base: record, batch: entry, payload: refs.get(record.name)!, attempts: new Map(), current: record, reported: JSON.stringify(record) });
-    }
+  async accept(accepted: NewBatch): Promise<void> {
+    const { owner, payloads } = await this.batchRecords.record(accepted);
+    const entry: BatchEntry = { batch: accepted.batch, owner, removed: false };
+    this.batches.set(accepted.batch.name, entry);
+    for (const { record } of accepted.jobs) this.entries.set(record.name, newEntry(record, entry, payloads.get(record.name)!, emptyIntent()));
   }
 
   async launch(job: JobRecord): Promise<void> {
-    await this.create(job.name);
+    const entry = this.entries.get(job.name);
+    if (entry) await this.writes.launch(entry);
   }
 
   async stop(job: JobRecord): Promise<void> {
     const entry = this.entries.get(job.name);
-    if (!entry) return;
-    const stoppedAt = this.now().toISOString();
-    if (!this.jobs.get(job.name, this.options.settings.namespace) && !entry.creating) {
-      await this.create(job.name, stoppedAt);
-      return;
-    }
-    await entry.creating;
-    const current = this.jobs.get(job.name, this.options.settings.namespace);
-    if (current?.metadata?.annotations?.[ANNOTATIONS.stoppedAt]) return;
-    const annotations = { ...(current?.metadata?.annotations ?? {}), [ANNOTATIONS.stoppedAt]: stoppedAt };
-    try {
-      await withRetry(this.requestRetry, () => this.batchApi.patchNamespacedJob({
-        name: job.name,
-        namespace: this.options.settings.namespace,
-        body: [
-          { op: 'add', path: '/metadata/annotations', value: annotations },
-          { op: 'replace', path: '/spec/suspend', value: true },
-        ],
-      }));
-    } catch (error) {
-      if (statusOf(error) === 404) return;
-      this.options.logger.error('could not stop a job', { jobName: job.name, status: statusOf(error) });
-      throw toApiError(error, 'stop the job');
-    }
+    if (!entry || entry.batch.removed || entry.intent.outcome) return;
+    await this.writes.stop(entry);
   }
 
   async remove(batch: BatchRecord): Promise<void> {
-    for (const entry of this.entries.values()) if (entry.batch.batch.name === batch.name) entry.batch.removed = true;
+    const own = [...this.entries.values()].filter((entry) => entry.batch.batch.name === batch.name);
+    for (const entry of own) entry.batch.removed = true;
     try {
-      await this.deleteRecord(batch.name);
+      await this.batchRecords.delete(batch.name);
     } catch (error) {
-      for (const entry of this.entries.values()) if (entry.batch.batch.name === batch.name) entry.batch.removed = false;
+      for (const entry of own) entry.batch.removed = false;
       this.options.logger.error('could not delete a batch', { batchName: batch.name, status: statusOf(error) });
       throw toApiError(error, 'delete the batch');
     }
-    for (const [name, entry] of this.entries) if (entry.batch.batch.name === batch.name) this.entries.delete(name);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.events = undefined;
-    await Promise.all([this.records.stop(), this.jobs.stop(), this.pods.stop()]);
-    this.authentication.close();
-  }
-
-  /** Creates the job's Job once: an existing one (seen, or answered 409) counts as created. */
-  private create(name: string, stoppedAt?: string): Promise<void> {
-    const entry = this.entries.get(name);
-    if (!entry || entry.batch.removed || this.jobs.get(name, this.options.settings.namespace)) return Promise.resolve();
-    if (entry.creating) return entry.creating;
-    const { settings } = this.options;
-    const body = jobObject({ settings, job: entry.base, batchType: entry.batch.batch.type, owner: entry.batch.owner, payload: entry.payload, stoppedAt });
-    const createJob = () => this.batchApi.createNamespacedJob({ namespace: settings.namespace, body }).catch((error: unknown) => {
-      if (isQuotaExceeded(error)) this.waitForQuota(entry);
-      throw error;
-    });
-    entry.creating = this.limiter.run(() => this.createIgnoringExisting(this.backgroundRetry, createJob, () => this.closed || entry.batch.removed))
-      .catch((error: unknown) => {
-        if (this.closed || entry.batch.removed) return;
-        this.options.logger.error('the cluster refused a Job', { jobName: name, status: statusOf(error) });
-        entry.current = { ...entry.current, status: 'Failed', ended: this.now().toISOString(), updated: this.now().toISOString(), message: `CreateFailed: the cluster refused the Job (HTTP ${statusOf(error) ?? 'error'}); see the service log` };
-        this.report(entry);
-      })
-      .finally(() => {
-        entry.creating = undefined;
-      });
-    return entry.creating;
-  }
-
-  /** Says why a job stays Waiting while the namespace's quota allows no more Jobs; its Job's first event clears it. */
-  private waitForQuota(entry: JobEntry): void {
-    if (entry.current.status !== 'Waiting' || entry.current.message === WAITING_FOR_QUOTA) return;
-    entry.current = { ...entry.current, message: WAITING_FOR_QUOTA, updated: this.now().toISOString() };
-    this.report(entry);
-  }
-
-  private async createIgnoringExisting(policy: RetryPolicy, call: () => Promise<unknown>, stopped?: () => boolean): Promise<void> {
-    try {
-      await withRetry(policy, call, stopped);
-    } catch (error) {
-      if (statusOf(error) !== 409) throw error;
+    this.writer.forget(batch.name);
+    this.batches.delete(batch.name);
+    for (const entry of own) {
+      entry.abort.abort();
+      this.entries.delete(entry.base.name);
     }
   }
 
-  private async deleteRecord(name: string): Promise<void> {
-    try {
-      await withRetry(this.requestRetry, () => this.coreApi.deleteNamespacedConfigMap({ name, namespace: this.options.settings.namespace, propagationPolicy: 'Background' }));
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      this.events = undefined;
+      for (const entry of this.entries.values()) entry.abort.abort();
+      this.writes.unmarkUnsent(this.entries.values());
+      // Outcomes still queued are written now, within a bound: an unreachable API server must not hold a shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.writer.close(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.closeFlushMs ?? 5_000)))]);
+      clearTimeout(timer);
+      await Promise.all([this.records.stop(), this.jobs.stop(), this.pods.stop()]);
+      this.authentication.close();
+    })();
+    return this.closing;
+  }
+
+  /** One write request through the write limiter, retried by `policy` outside it (a retry's wait holds no slot). */
+  private write<T>(call: () => Promise<T>, policy: RetryPolicy = { ...this.requestRetry, maxTries: 1 }): Promise<T> {
+    return withRetry(policy, () => this.limiter.run(call, { priority: true }));
+  }
+
+  private batchOf(batchName: string): BatchEntry | undefined {
+    const batch = this.batches.get(batchName);
+    return batch && !batch.removed ? batch : undefined;
+  }
+
+  private onJob(job: V1Job, deleted: boolean): void {
+    const entry = this.entryOf(job.metadata?.labels?.[LABELS.jobName]);
+    if (!entry) return;
+    entry.job = observedJob(job, deleted ? { at: this.now().toISOString() } : undefined);
+    this.refresh(entry);
   }
 
   private onPod(pod: V1Pod, deleted: boolean): void {
-    const name = pod.metadata?.labels?.[LABELS.jobName];
-    const entry = name ? this.entries.get(name) : undefined;
+    const entry = this.entryOf(pod.metadata?.labels?.[LABELS.jobName]);
     if (!entry || !pod.metadata?.name) return;
-    const attempt = attemptOf(pod);
-    if (deleted && (attempt.replicaStatus === 'Pending' || attempt.replicaStatus === 'Running')) {
-      attempt.replicaStatus = 'Stopped';
-      attempt.endTime ??= this.now().toISOString();
-    }
-    entry.attempts.set(pod.metadata.name, attempt);
-    this.refresh(name);
+    entry.attempts.set(pod.metadata.name, observedAttempt(pod, deleted ? { at: this.now().toISOString() } : undefined));
+    this.refresh(entry);
   }
 
-  private derive(entry: JobEntry): JobRecord {
-    const attempts = [...entry.attempts.values()].sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : a.name < b.name ? -1 : 1));
-    return deriveJobRecord(entry.base, this.jobs.get(entry.base.name, this.options.settings.namespace), attempts);
-  }
-
-  private refresh(name: string | undefined): void {
+  private entryOf(name: string | undefined): JobEntry | undefined {
     const entry = name ? this.entries.get(name) : undefined;
-    if (!entry || entry.batch.removed) return;
-    entry.current = this.derive(entry);
-    this.report(entry);
+    return entry && !entry.batch.removed ? entry : undefined;
   }
 
-  private report(entry: JobEntry): void {
-    const text = JSON.stringify(entry.current);
-    if (text === entry.reported) return;
-    entry.reported = text;
+  /** Decides the job's record from what is recorded and observed, records a (changed) outcome, and reports a change. */
+  private refresh(entry: JobEntry): void {
+    if (entry.batch.removed) return;
+    entry.current = observedJobRecord({
+      base: entry.base,
+      intent: entry.intent,
+      job: entry.job,
+      attempts: [...entry.attempts.values()],
+      knownAbsent: entry.knownAbsent,
+      waitingForQuota: entry.waitingForQuota,
+      createRefused: entry.createRefused,
+    });
+    const outcome = outcomeOf(entry.current);
+    if (outcome) {
+      entry.intent.outcome ??= outcome;
+      const text = JSON.stringify(outcome);
+      if (fingerprint(text) !== entry.outcomeWritten) {
+        entry.outcomeWritten = fingerprint(text);
+        // Once the Job is gone the outcome is all that is left of the job: record it now.
+        if (entry.job?.exists === false) void this.writer.write(shardRefOf(entry), keyOf(entry, 'outcome'), text).catch(() => undefined);
+        else this.writer.writeLater(shardRefOf(entry), keyOf(entry, 'outcome'), text);
+      }
+    }
+    const reported = JSON.stringify(entry.current);
+    if (reported === entry.reported) return;
+    entry.reported = reported;
     this.events?.jobChanged(entry.current);
   }
-}
-
-/** A JSON Pointer segment (RFC 6901): `~` and `/` escaped. */
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }

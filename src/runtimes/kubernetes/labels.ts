@@ -8,25 +8,26 @@ export const LABELS = {
   batchName: `${PREFIX}/batch-name`,
   batchType: `${PREFIX}/batch-type`,
   jobName: `${PREFIX}/job-name`,
-  /** What the object is to the scheduler: `batch` (a batch record), `payload` (a Secret) or `job`. */
+  /** What the object is to the scheduler: `batch` (a batch record), `state` (jobs' recorded intent), `payload` (a Secret) or `job`. */
   role: `${PREFIX}/role`,
 } as const;
 
 export const ANNOTATIONS = {
   /** On a batch record: `accepting` until every payload Secret exists, then `accepted`. */
   state: `${PREFIX}/state`,
-  /** On a Job: when the job was stopped (RFC 3339); a stopped Job is also suspended. */
+  /** On a Job: when the job was stopped (RFC 3339), set with the suspension by one merge patch. */
   stoppedAt: `${PREFIX}/stopped-at`,
   jobId: `${PREFIX}/job-id`,
 } as const;
 
 export const MANAGER = 'job-scheduler';
 
-export type ObjectRole = 'batch' | 'payload' | 'job';
+export type ObjectRole = 'batch' | 'state' | 'payload' | 'job';
 
-/** The selector that finds every object of one component, and nothing of another. */
-export function componentSelector(component: string): string {
-  return `${LABELS.managedBy}=${MANAGER},${LABELS.component}=${component}`;
+/** The selector that finds every object of one component (of one role, when given), and nothing of another. */
+export function componentSelector(component: string, role?: ObjectRole): string {
+  const selector = `${LABELS.managedBy}=${MANAGER},${LABELS.component}=${component}`;
+  return role ? `${selector},${LABELS.role}=${role}` : selector;
 }
 
 export function objectLabels(options: {

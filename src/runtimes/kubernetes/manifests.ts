@@ -1,4 +1,4 @@
-import type { V1ConfigMap, V1EnvVar, V1Job, V1NodeSelectorRequirement, V1OwnerReference, V1PodSpec, V1Secret, V1Toleration } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1EnvVar, V1Job, V1NodeSelectorRequirement, V1OwnerReference, V1PodFailurePolicyRule, V1PodSpec, V1Secret, V1Toleration } from '@kubernetes/client-node';
 import type { BatchRecord, JobRecord, JobSpec } from '../../core/model.js';
 import { ANNOTATIONS, objectLabels } from './labels.js';
 
@@ -38,6 +38,21 @@ export function batchRecordObject(settings: ClusterSettings, batch: BatchRecord,
       annotations: { [ANNOTATIONS.state]: 'accepting' },
     },
     binaryData: { 'batch.json.gz': encodedJobs },
+  };
+}
+
+/** A state object of a batch (see intent-codec.ts): owned by the batch record, so it goes with the batch. */
+export function intentShardObject(settings: ClusterSettings, batch: Pick<BatchRecord, 'name' | 'type'>, owner: V1OwnerReference, name: string, data: Record<string, string>): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: settings.namespace,
+      labels: objectLabels({ component: settings.component, role: 'state', batchName: batch.name, batchType: batch.type }),
+      ownerReferences: [owner],
+    },
+    data,
   };
 }
 
@@ -83,20 +98,26 @@ export function payloadSecretObject(
   };
 }
 
-/** One `batch/v1` Job for one scheduled job. A stopped job is created suspended, so it never starts. */
+/**
+ * Pods the platform interrupts (eviction, preemption, a node drained or lost: condition `DisruptionTarget`)
+ * are not the job's failure: the job controller retries them without counting them toward backoffLimit.
+ */
+export function disruptionRule(): V1PodFailurePolicyRule {
+  return { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] };
+}
+
+/** One `batch/v1` Job for one scheduled job. */
 export function jobObject(options: {
   settings: ClusterSettings;
   job: JobRecord;
   batchType: BatchRecord['type'];
   owner: V1OwnerReference;
   payload: PayloadRef;
-  stoppedAt?: string;
 }): V1Job {
   const { settings, job, owner, payload } = options;
   const labels = objectLabels({ component: settings.component, role: 'job', batchName: job.batchName, batchType: options.batchType, jobName: job.name });
   const annotations: Record<string, string> = {};
   if (job.jobId !== undefined) annotations[ANNOTATIONS.jobId] = job.jobId;
-  if (options.stoppedAt) annotations[ANNOTATIONS.stoppedAt] = options.stoppedAt;
   const spec = job.spec;
   const manifest: V1Job = {
     apiVersion: 'batch/v1',
@@ -105,21 +126,22 @@ export function jobObject(options: {
     spec: {
       backoffLimit: spec.backoffLimit,
       activeDeadlineSeconds: spec.timeLimitSeconds,
-      suspend: options.stoppedAt ? true : false,
+      suspend: false,
+      podFailurePolicy: {
+        rules: [
+          disruptionRule(),
+          ...(spec.failurePolicy?.rules ?? []).map((rule) => ({
+            action: rule.action,
+            onExitCodes: { containerName: 'job', operator: rule.onExitCodes.operator, values: [...new Set(rule.onExitCodes.values)].sort((a, b) => a - b) },
+          })),
+        ],
+      },
       template: {
         metadata: { labels },
         spec: podSpec(settings, job, payload),
       },
     },
   };
-  if (spec.failurePolicy) {
-    manifest.spec!.podFailurePolicy = {
-      rules: spec.failurePolicy.rules.map((rule) => ({
-        action: rule.action,
-        onExitCodes: { containerName: 'job', operator: rule.onExitCodes.operator, values: [...new Set(rule.onExitCodes.values)].sort((a, b) => a - b) },
-      })),
-    };
-  }
   return manifest;
 }
 

@@ -14,6 +14,21 @@ export interface RetryPolicy {
 
 export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Waits `ms`, or less when `signal` aborts first (a stopped job's create loop, a closing runtime). */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal, sleep?: (ms: number) => Promise<void>): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = sleep ? undefined : setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    if (sleep) void sleep(ms).then(done);
+  });
+}
+
 /** The HTTP status of a failed call, or undefined when it never got an answer (a dropped connection). */
 export function statusOf(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
@@ -27,14 +42,14 @@ export function isQuotaExceeded(error: unknown): boolean {
   return error instanceof ApiException && error.code === 403 && /exceeded quota/i.test(String(error.body ?? ''));
 }
 
-function retryAfterMs(error: unknown): number | undefined {
+export function retryAfterMs(error: unknown): number | undefined {
   if (!(error instanceof ApiException)) return undefined;
   const header = Object.entries(error.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
   const seconds = Number(header);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
-function retriable(error: unknown): boolean {
+export function retriable(error: unknown): boolean {
   const code = statusOf(error);
   if (code === undefined) return !(error instanceof ApiError);
   return code === 429 || code >= 500 || isQuotaExceeded(error);

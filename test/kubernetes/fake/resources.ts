@@ -93,7 +93,13 @@ function validateJob(job: Obj, invalid: (field: string, message: string, reason?
   });
   const rules = job.spec.podFailurePolicy?.rules ?? [];
   if (rules.length > 0 && pod.restartPolicy !== 'Never') invalid('spec.podFailurePolicy', 'Invalid value: only "Never" is supported when podFailurePolicy is specified');
+  if (rules.length > 20) invalid('spec.podFailurePolicy.rules', `Too many: ${rules.length}: must have at most 20 items`, 'FieldValueTooMany');
   rules.forEach((rule: Obj, i: number) => {
+    if (Boolean(rule.onExitCodes) === Boolean(rule.onPodConditions)) invalid(`spec.podFailurePolicy.rules[${i}]`, 'Invalid value: specifying one of OnExitCodes and OnPodConditions is required');
+    (rule.onPodConditions ?? []).forEach((pattern: Obj, j: number) => {
+      if (!pattern.type) invalid(`spec.podFailurePolicy.rules[${i}].onPodConditions[${j}].type`, 'Required value', 'FieldValueRequired');
+      if (pattern.status !== undefined && !['True', 'False', 'Unknown'].includes(pattern.status)) invalid(`spec.podFailurePolicy.rules[${i}].onPodConditions[${j}].status`, `Unsupported value: "${pattern.status}"`, 'FieldValueNotSupported');
+    });
     const values: number[] = rule.onExitCodes?.values ?? [];
     const sorted = values.every((value, j) => j === 0 || values[j - 1]! < value);
     if (!sorted) invalid(`spec.podFailurePolicy.rules[${i}].onExitCodes.values`, 'Invalid value: must be ordered');
@@ -112,6 +118,7 @@ export function prepareForCreate(info: ResourceInfo, object: Obj, uid: string): 
     spec.backoffLimit ??= 6;
     spec.suspend ??= false;
     spec.completionMode ??= 'NonIndexed';
+    for (const rule of spec.podFailurePolicy?.rules ?? []) for (const pattern of rule.onPodConditions ?? []) pattern.status ??= 'True';
     const selector = { 'batch.kubernetes.io/controller-uid': uid };
     spec.selector = { matchLabels: selector };
     spec.template.metadata ??= {};

@@ -5,7 +5,10 @@ import { applyJsonPatch, applyMergePatch, PatchError } from './patch.js';
 import { prepareForCreate, quotaCountKeys, RESOURCES, type ResourceInfo, validate } from './resources.js';
 import { parseFieldSelector, parseSelector, SelectorError } from './selectors.js';
 import { alreadyExists, conflict, invalid, notFound, quotaExceeded, send, sendStatus, statusBody } from './status.js';
+import { Collector } from './collector.js';
 import { type Change, type Obj, Store } from './store.js';
+import { type SlowRule, Traffic } from './traffic.js';
+import { WatchDelivery } from './watch-delivery.js';
 
 export interface RequestLogEntry {
   method: string;
@@ -27,7 +30,8 @@ export interface FailureRule {
   verb?: string;
   resource?: string;
   times?: number;
-  status: 429 | 500 | 503;
+  /** 429 and 5xx are faults a client retries; 400 and 422 are refusals it must not retry. */
+  status: 400 | 422 | 429 | 500 | 503;
   retryAfterSeconds?: number;
 }
 
@@ -53,10 +57,13 @@ const MAX_BODY_BYTES = 3 * 1024 * 1024;
  */
 export class FakeApiServer {
   readonly store = new Store();
+  private readonly collector = new Collector(this.store);
   readonly requests: RequestLogEntry[] = [];
   private readonly failures: Array<FailureRule & { left: number }> = [];
   private chaosRule: { failureRate: number; maxDelayMs: number; forUser: string } | undefined;
   private readonly watchers = new Set<Watcher>();
+  private readonly delivery = new WatchDelivery();
+  private readonly traffic = new Traffic();
   private readonly server = createServer((req, res) => {
     this.handle(req, res).catch((error: unknown) => sendStatus(res, 500, `fake api server: ${String(error)}`));
   });
@@ -94,6 +101,29 @@ export class FakeApiServer {
    */
   chaos(rule: { failureRate: number; maxDelayMs: number; forUser: string } | undefined): void {
     this.chaosRule = rule;
+  }
+
+  /**
+   * From now on, watch events of one resource reach watchers `ms` late (GET and LIST see writes at once, as
+   * on a loaded API server); `Infinity` holds them until `releaseWatch`.
+   */
+  delayWatch(resource: string, ms: number): void {
+    this.delivery.setDelay(resource, ms);
+  }
+
+  /** Delivers the held or delayed watch events of one resource now, and later ones without delay. */
+  releaseWatch(resource: string): void {
+    this.delivery.release(resource);
+  }
+
+  /** Makes matching requests take `delayMs` longer (after they are counted in flight); `undefined` ends every rule. */
+  slow(rule: SlowRule | undefined): void {
+    this.traffic.slow(rule);
+  }
+
+  /** The most requests of one client (by token; '' is the runtime), verb and resource in flight at once so far. */
+  maxInFlight(options: { verb: string; resource: string; user?: string }): number {
+    return this.traffic.maxInFlight(options);
   }
 
   /** Cuts every open watch connection, as a network failure would. */
@@ -149,6 +179,15 @@ export class FakeApiServer {
     const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query, verb, resource: route.info.resource, group: route.info.group, subresource: route.subresource, namespace: route.namespace, name: route.name, status: 0, user: /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '' };
     this.requests.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
+    const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '') ? await readBody(req) : undefined;
+    if (body === 'too large') return sendStatus(res, 413, 'Request entity too large: limit is 3145728');
+    let parsed: unknown;
+    try {
+      parsed = body ? JSON.parse(body) : undefined;
+    } catch {
+      return sendStatus(res, 400, 'the body of the request was in an unknown format');
+    }
+    if (verb === 'create' && typeof (parsed as Obj)?.metadata?.name === 'string') entry.name = (parsed as Obj).metadata.name;
     const failure = this.failures.find((rule) => (!rule.verb || rule.verb === verb) && (!rule.resource || rule.resource === route.info.resource) && rule.left > 0);
     if (failure) {
       failure.left--;
@@ -156,7 +195,13 @@ export class FakeApiServer {
       entry.status = failure.status;
       const retryAfter = failure.retryAfterSeconds ?? 1;
       if (failure.status === 429) return sendStatus(res, 429, 'Too many requests, please try again later.', { details: { retryAfterSeconds: retryAfter } }, { 'retry-after': String(retryAfter) });
+      if (failure.status === 400 || failure.status === 422) return sendStatus(res, failure.status, `${route.info.kind} "${route.name ?? ''}" is invalid: refused by an admission webhook`, { reason: failure.status === 422 ? 'Invalid' : 'BadRequest' });
       return sendStatus(res, failure.status, failure.status === 500 ? 'Internal error occurred: etcdserver: request timed out' : 'the server is currently unable to handle the request');
+    }
+    if (verb !== 'watch') {
+      res.on('close', this.traffic.begin(entry.user, verb, route.info.resource));
+      const delay = this.traffic.delayFor(entry.user, verb, route.info.resource);
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     }
     const chaos = this.chaosRule;
     if (chaos && entry.user === chaos.forUser && verb !== 'watch') {
@@ -167,14 +212,6 @@ export class FakeApiServer {
         return sendStatus(res, 500, 'Internal error occurred: etcdserver: request timed out');
       }
       await new Promise((resolve) => setTimeout(resolve, Math.random() * chaos.maxDelayMs));
-    }
-    const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '') ? await readBody(req) : undefined;
-    if (body === 'too large') return sendStatus(res, 413, 'Request entity too large: limit is 3145728');
-    let parsed: unknown;
-    try {
-      parsed = body ? JSON.parse(body) : undefined;
-    } catch {
-      return sendStatus(res, 400, 'the body of the request was in an unknown format');
     }
     try {
       switch (verb) {
@@ -227,10 +264,12 @@ export class FakeApiServer {
     const matches = this.matcher(query);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
-    const write = (type: string, object: Obj) => res.write(`${JSON.stringify({ type, object })}\n`);
+    const delivery = this.delivery.open(route.info.resource, (line) => res.write(line));
+    const write = (type: string, object: Obj) => delivery.push(`${JSON.stringify({ type, object })}\n`);
     const from = query.resourceVersion && query.resourceVersion !== '0' ? Number(query.resourceVersion) : undefined;
     if (from !== undefined && from < this.store.compactedRv) {
-      write('ERROR', statusBody(410, `too old resource version: ${from} (${this.store.compactedRv})`, { reason: 'Expired' }));
+      delivery.close();
+      res.write(`${JSON.stringify({ type: 'ERROR', object: statusBody(410, `too old resource version: ${from} (${this.store.compactedRv})`, { reason: 'Expired' }) })}\n`);
       res.end();
       return;
     }
@@ -254,6 +293,7 @@ export class FakeApiServer {
       socket: req.socket,
       close: () => {
         unsubscribe();
+        delivery.close();
         if (timer) clearTimeout(timer);
         this.watchers.delete(watcher);
       },
@@ -289,7 +329,7 @@ export class FakeApiServer {
     prepareForCreate(route.info, object, uid);
     const created = this.store.create(route.info, route.namespace!, object);
     send(res, 201, created);
-    if (created.metadata.ownerReferences?.length) setImmediate(() => this.collectIfOrphaned(route.info.resource, route.namespace!, name));
+    if (created.metadata.ownerReferences?.length) setImmediate(() => this.collector.collectIfOrphaned(route.info.resource, route.namespace!, name));
   }
 
   /** The first ResourceQuota of the namespace whose object count one more create would exceed. */
@@ -329,6 +369,11 @@ export class FakeApiServer {
   private write(res: ServerResponse, route: Route, current: Obj, requested: Obj): void {
     const next = structuredClone(requested ?? {});
     next.metadata = { ...next.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp, resourceVersion: current.metadata.resourceVersion };
+    // Clients cannot set or clear a deletion; it is kept from the stored object.
+    for (const key of ['deletionTimestamp', 'deletionGracePeriodSeconds']) {
+      if (current.metadata[key] === undefined) delete next.metadata[key];
+      else next.metadata[key] = current.metadata[key];
+    }
     let result: Obj;
     if (route.subresource === 'status') {
       result = { ...current, status: next.status };
@@ -345,44 +390,22 @@ export class FakeApiServer {
     const causes = validate(route.info, result);
     if (causes.length > 0) return invalid(res, route.info, current.metadata.name, causes);
     const specChanged = route.subresource !== 'status' && JSON.stringify(current.spec) !== JSON.stringify(result.spec);
-    send(res, 200, this.store.replace(route.info, route.namespace!, result, specChanged));
+    const stored = this.store.replace(route.info, route.namespace!, result, specChanged);
+    // A terminating object whose last finalizer is removed goes once its grace period is over.
+    if (stored.metadata.deletionTimestamp && !stored.metadata.finalizers?.length && !stored.metadata.deletionGracePeriodSeconds) this.store.remove(route.info.resource, route.namespace!, current.metadata.name);
+    send(res, 200, stored);
   }
 
   private deleteOne(res: ServerResponse, route: Route, query: Record<string, string>, body: Obj): void {
     const policy: string = query.propagationPolicy ?? body?.propagationPolicy ?? (query.orphanDependents === 'true' ? 'Orphan' : route.info.defaultPropagation);
-    const deleted = this.store.remove(route.info.resource, route.namespace!, route.name!);
+    const graceText = query.gracePeriodSeconds ?? body?.gracePeriodSeconds;
+    const deleted = this.collector.delete(route.info, route.namespace!, route.name!, graceText === undefined ? undefined : Number(graceText));
     if (!deleted) return notFound(res, route.info, route.name!);
-    if (route.info.kind === 'Pod') send(res, 200, deleted);
-    else sendStatus(res, 200, '', { reason: '', details: { name: route.name, group: route.info.group || undefined, kind: route.info.resource, uid: deleted.metadata.uid } });
-    setImmediate(() => this.collectDependents(route.namespace!, deleted.metadata.uid, policy));
+    if (route.info.kind === 'Pod') send(res, 200, deleted.object);
+    else sendStatus(res, 200, '', { reason: '', details: { name: route.name, group: route.info.group || undefined, kind: route.info.resource, uid: deleted.object.metadata.uid } });
+    if (deleted.gone) setImmediate(() => this.collector.collectDependents(route.namespace!, deleted.object.metadata.uid, policy));
   }
 
-  /** The garbage collector: dependents of a deleted owner go too, or lose the reference when orphaned. */
-  private collectDependents(namespace: string, uid: string, policy: string): void {
-    for (const { resource, object } of this.store.dependentsOf(namespace, uid)) {
-      const refs: Obj[] = object.metadata.ownerReferences ?? [];
-      if (policy === 'Orphan') {
-        object.metadata.ownerReferences = refs.filter((ref) => ref.uid !== uid);
-        this.store.replace(RESOURCES[resource]!, namespace, object, false);
-      } else if (refs.every((ref) => ref.uid === uid || !this.exists(namespace, ref.uid))) {
-        const gone = this.store.remove(resource, namespace, object.metadata.name);
-        if (gone) this.collectDependents(namespace, gone.metadata.uid, 'Background');
-      }
-    }
-  }
-
-  private exists(namespace: string, uid: string): boolean {
-    return this.store.hasUid(namespace, uid);
-  }
-
-  /** An object whose owners are all gone is collected soon after it is created. */
-  private collectIfOrphaned(resource: string, namespace: string, name: string): void {
-    const object = this.store.get(resource, namespace, name);
-    const refs: Obj[] = object?.metadata.ownerReferences ?? [];
-    if (!object || refs.length === 0 || refs.some((ref) => this.exists(namespace, ref.uid))) return;
-    const gone = this.store.remove(resource, namespace, name);
-    if (gone) this.collectDependents(namespace, gone.metadata.uid, 'Background');
-  }
 }
 
 function parseRoute(pathname: string): Route | undefined {

@@ -1,0 +1,243 @@
+import type { Attempt, JobRecord, JobStatusValue } from './model.js';
+import { isTerminal } from './model.js';
+
+/**
+ * What a job's record is on a cluster, decided from what was recorded for the job (launched, stop, outcome)
+ * and what is observed of its Job and pods, in plain shapes: the Kubernetes adapter translates its objects
+ * into these and takes no status decision of its own.
+ */
+
+/** A condition the job controller set on the Job. */
+export interface ObservedCondition {
+  at: string | null;
+  reason?: string | null;
+  message?: string | null;
+}
+
+/** The Job as last seen. `exists: false` means it is gone (deleted), and the other fields are its last state. */
+export interface ObservedJob {
+  exists: boolean;
+  /** Whether it was ever seen; false for a Job that was recorded as launched but is gone when the service starts. */
+  seen: boolean;
+  /** When the scheduler found it gone. */
+  goneAt?: string | null;
+  created: string | null;
+  /** The job controller acknowledged a suspension (condition `Suspended`). */
+  suspended: boolean;
+  /** The stopped-at annotation the scheduler put on the Job with the suspension. */
+  stoppedAt: string | null;
+  complete?: ObservedCondition & { completionTime?: string | null };
+  failed?: ObservedCondition;
+  startTime: string | null;
+  /** `status.failed`: failures the job controller counted toward backoffLimit. */
+  failedCount: number;
+  active: number;
+  conditionTimes: string[];
+}
+
+/** One pod of the Job as last seen. */
+export interface ObservedAttempt {
+  name: string;
+  created: string;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  startTime: string | null;
+  terminated?: { exitCode: number; reason: string | null; finishedAt: string | null };
+  waitingReason?: string | null;
+  podReason?: string | null;
+  /** Being deleted (deletionTimestamp set). */
+  terminating: boolean;
+  /** When the scheduler saw the pod deleted; absent while it exists. */
+  goneAt?: string | null;
+  /** The platform interrupted it (condition `DisruptionTarget`): eviction, preemption, node drain. */
+  disrupted: boolean;
+}
+
+/** A final outcome as recorded on the cluster: enough to answer for the job when its Job is gone. */
+export interface RecordedOutcome {
+  status: 'Succeeded' | 'Failed' | 'Stopped';
+  started: string | null;
+  ended: string | null;
+  updated: string;
+  failed: number;
+  message: string | null;
+  attempts: Attempt[];
+}
+
+/** What was recorded on the cluster for a job. */
+export interface RecordedIntent {
+  /** A Job may have been created for it (recorded before each create). */
+  launched: boolean;
+  stoppedAt: string | null;
+  outcome: RecordedOutcome | null;
+}
+
+export interface ClusterJobInput {
+  base: JobRecord;
+  intent: RecordedIntent;
+  /** Undefined while no Job was seen (not created yet, a create in flight, or a watch that has not told yet). */
+  job?: ObservedJob;
+  attempts: readonly ObservedAttempt[];
+  /** No Job can exist: nothing was created, or a stop found none once no create could still land. */
+  knownAbsent?: boolean;
+  /** The namespace's quota allows no more Jobs for now. */
+  waitingForQuota?: boolean;
+  /** The cluster refused the Job for good (an HTTP status other than 409, 429 and quota's 403). */
+  createRefused?: { code: number | undefined; at: string };
+}
+
+/** Recorded outcomes keep this many attempts (the last ones) and this much message, to bound the record's size. */
+export const OUTCOME_ATTEMPTS = 5;
+export const OUTCOME_MESSAGE_CHARS = 512;
+
+const STUCK_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'CrashLoopBackOff']);
+export const WAITING_FOR_QUOTA = "the namespace's resource quota allows no more Jobs now; the Job is created as soon as it does";
+
+function latest(...values: Array<string | null | undefined>): string | null {
+  let best: string | null = null;
+  for (const value of values) if (value && (!best || value > best)) best = value;
+  return best;
+}
+
+/** Whether the scheduler may (still) create the job's Job: never after a stop, an outcome, or a Job seen gone. */
+export function mayCreateJob(intent: RecordedIntent, job: ObservedJob | undefined): boolean {
+  return !intent.outcome && !intent.stoppedAt && job === undefined;
+}
+
+/**
+ * One attempt as the API shows it. A pod deleted without a terminated state ended when its deletion was
+ * seen, for the reason the job gives (stopped, deadline); a pod the platform interrupted is `Interrupted`
+ * and does not count toward backoffLimit.
+ */
+export function attemptRecord(pod: ObservedAttempt, context: { stopped: boolean; deadlineExceeded: boolean }): Attempt {
+  const ended = pod.terminated !== undefined || pod.goneAt !== undefined;
+  const attempt: Attempt = {
+    name: pod.name,
+    created: pod.created,
+    startTime: pod.startTime,
+    endTime: pod.terminated?.finishedAt ?? pod.goneAt ?? null,
+    exitCode: pod.terminated?.exitCode ?? null,
+    reason: pod.terminated?.reason ?? pod.waitingReason ?? (pod.phase === 'Failed' ? pod.podReason ?? null : null),
+    replicaStatus: pod.phase === 'Unknown' ? 'Pending' : pod.phase,
+  };
+  const unfinished = pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
+  const deleted = pod.terminating || pod.goneAt !== undefined;
+  if (pod.disrupted && (pod.phase === 'Failed' || (unfinished && ended))) {
+    return { ...attempt, reason: 'Interrupted', replicaStatus: 'Failed', counted: false };
+  }
+  // Deleted because the job was stopped: ended by the stop, whatever its container said as it was killed.
+  if (context.stopped && deleted && pod.phase !== 'Succeeded') return { ...attempt, reason: attempt.reason ?? 'Stopped', replicaStatus: 'Stopped' };
+  if (unfinished && ended) return { ...attempt, reason: attempt.reason ?? (context.deadlineExceeded ? 'DeadlineExceeded' : 'Deleted'), replicaStatus: 'Failed' };
+  return attempt;
+}
+
+function isLive(attempt: Attempt): boolean {
+  return attempt.endTime === null && attempt.replicaStatus !== 'Succeeded' && attempt.replicaStatus !== 'Failed';
+}
+
+function byCreation(a: ObservedAttempt, b: ObservedAttempt): number {
+  return a.created < b.created ? -1 : a.created > b.created ? 1 : a.name < b.name ? -1 : 1;
+}
+
+/**
+ * The job's record on a cluster. A recorded outcome is final. Otherwise the Job decides: its Complete or
+ * Failed condition; a stop (recorded, or the Job's annotation) is `Stopping` until the job controller has
+ * suspended the Job and no attempt runs; a Job gone without an outcome was deleted by someone else, and the
+ * job is `Failed` (it is never created again, so it never runs twice). Without a Job the job is `Waiting`,
+ * `Stopped` once stopped, or `Failed` when the cluster refused its Job for good.
+ */
+export function observedJobRecord(input: ClusterJobInput): JobRecord {
+  const { base, intent, job } = input;
+  const stoppedAt = intent.stoppedAt ?? job?.stoppedAt ?? null;
+  const context = { stopped: stoppedAt !== null, deadlineExceeded: job?.failed?.reason === 'DeadlineExceeded' };
+  const attempts = [...input.attempts].sort(byCreation).map((pod) => attemptRecord(pod, context));
+  if (intent.outcome) {
+    const outcome = intent.outcome;
+    const shown = attempts.length > 0 ? attempts : outcome.attempts;
+    return {
+      ...base,
+      status: outcome.status,
+      started: outcome.started,
+      ended: outcome.ended,
+      failed: outcome.failed,
+      message: outcome.message,
+      attempts: shown,
+      updated: latest(outcome.updated, ...shown.flatMap((a) => [a.created, a.startTime, a.endTime])) ?? outcome.updated,
+    };
+  }
+  const record: JobRecord = { ...base, attempts, message: null };
+  const started = job?.startTime ?? attempts.find((attempt) => attempt.startTime)?.startTime ?? null;
+  const live = attempts.some(isLive) || (job?.exists === true && job.active > 0);
+  let status: JobStatusValue;
+  let ended: string | null = null;
+  if (input.createRefused && !job) {
+    status = 'Failed';
+    ended = input.createRefused.at;
+    record.message = `CreateFailed: the cluster refused the Job (HTTP ${input.createRefused.code ?? 'error'}); see the service log`;
+  } else if (!job) {
+    if (stoppedAt && (input.knownAbsent || !intent.launched)) {
+      status = 'Stopped';
+      ended = stoppedAt;
+    } else if (stoppedAt) {
+      status = 'Stopping';
+    } else {
+      return input.waitingForQuota ? { ...base, message: WAITING_FOR_QUOTA } : base;
+    }
+  } else if (job.complete) {
+    status = 'Succeeded';
+    ended = job.complete.completionTime ?? job.complete.at;
+  } else if (job.failed) {
+    status = 'Failed';
+    ended = job.failed.at;
+    const last = attempts.at(-1);
+    const lastReason = last?.reason && last.reason !== 'Error' ? `; the last attempt ended with ${last.reason}` : '';
+    record.message = `${job.failed.reason ?? 'Failed'}: ${job.failed.message ?? 'the job failed'}${lastReason}`;
+  } else if (stoppedAt) {
+    const settled = !job.exists || (job.suspended && !live);
+    status = settled ? 'Stopped' : 'Stopping';
+    if (settled) ended = latest(stoppedAt, ...attempts.map((attempt) => attempt.endTime), job.exists ? null : job.goneAt);
+  } else if (!job.exists) {
+    status = 'Failed';
+    ended = job.goneAt ?? null;
+    record.message = job.seen
+      ? 'the Job was deleted outside the scheduler before it finished; it is not created again'
+      : 'the Job is gone and no outcome was recorded (it was deleted outside the scheduler, or its creation was cut short by a restart); it is not created again, so the job never runs twice';
+  } else if (attempts.some((attempt) => attempt.replicaStatus === 'Running')) {
+    status = 'Running';
+  } else {
+    status = 'Active';
+    const stuck = [...attempts].reverse().find((attempt) => attempt.replicaStatus === 'Pending' && attempt.reason && STUCK_REASONS.has(attempt.reason));
+    if (stuck) record.message = `${stuck.reason}: the attempt ${stuck.name} cannot start`;
+  }
+  record.status = status;
+  record.started = started;
+  record.ended = ended;
+  record.failed = job?.failedCount ?? 0;
+  record.updated = latest(
+    base.created,
+    job?.created,
+    started,
+    ended,
+    stoppedAt,
+    job?.exists === false ? job.goneAt : null,
+    ...(job?.conditionTimes ?? []),
+    ...attempts.flatMap((attempt) => [attempt.created, attempt.startTime, attempt.endTime]),
+  ) ?? base.updated;
+  return record;
+}
+
+/**
+ * What to record for a finished job, or null while it is not finished. Bounded: the last attempts and the
+ * start of the message, so that the outcomes of hundreds of jobs fit one cluster object.
+ */
+export function outcomeOf(record: JobRecord): RecordedOutcome | null {
+  if (!isTerminal(record.status)) return null;
+  return {
+    status: record.status as RecordedOutcome['status'],
+    started: record.started,
+    ended: record.ended,
+    updated: record.updated,
+    failed: record.failed,
+    message: record.message === null ? null : record.message.slice(0, OUTCOME_MESSAGE_CHARS),
+    attempts: record.attempts.slice(-OUTCOME_ATTEMPTS),
+  };
+}
