@@ -1,3 +1,4 @@
+import { type ClusterJobInput, observedJobRecord, outcomeOf, type RecordedOutcome } from './cluster-job.js';
 import type { Attempt, JobRecord, JobSpec } from './model.js';
 import { isTerminal } from './model.js';
 import { decideAfterFailure } from './status.js';
@@ -24,7 +25,13 @@ export type LifecycleEvent =
   | { type: 'stop' }
   | { type: 'delete' }
   /** The service is shutting down: end the live attempt, which is then interrupted, not failed. */
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  /**
+   * Kubernetes: what the cluster shows of the job (its Job and pods) and what is recorded for it there. The
+   * cluster's job controller runs the attempts, retries and deadline; the record follows from what is seen,
+   * by the rules of `cluster-job.ts`.
+   */
+  | { type: 'observed'; observation: ClusterJobInput };
 
 export type Effect =
   /** The new record must be on disk before any effect after this one is carried out. */
@@ -36,7 +43,12 @@ export type Effect =
   /** Deliver a `tick` at this time (ms since the epoch) or soon after; a later wake replaces an earlier one. */
   | { kind: 'wake'; at: number }
   /** Nothing of the job runs any more and its deletion was asked: its files and rows may go. */
-  | { kind: 'remove' };
+  | { kind: 'remove' }
+  /**
+   * Kubernetes: record the job's final outcome on the cluster, where it outlives the Job; `urgent` when the Job
+   * is gone already and the outcome is all that is left of it.
+   */
+  | { kind: 'record'; outcome: RecordedOutcome; urgent: boolean };
 
 export interface Transition {
   /** The same object as the input when nothing changed. */
@@ -58,9 +70,13 @@ export interface LifecyclePolicy {
   countInterruptions?: boolean;
 }
 
+/** On Kubernetes the cluster's job controller applies retries, deadlines and kills: no policy of ours is used. */
+export const CLUSTER_POLICY: LifecyclePolicy = { killGraceMs: 0, retryDelayMs: () => 0 };
+
 export const INTERRUPTED_MESSAGE = 'the attempt was interrupted by the service (shutdown, crash or deploy); it runs again and does not count toward backoffLimit';
 
 export function transition(job: JobRecord, event: LifecycleEvent, now: Date, policy: LifecyclePolicy): Transition {
+  if (event.type === 'observed') return observed(event.observation);
   const step = new Step(job, now, policy);
   if (event.type === 'delete') return step.delete();
   if (isTerminal(job.status)) return step.unchanged();
@@ -80,6 +96,14 @@ export function transition(job: JobRecord, event: LifecycleEvent, now: Date, pol
     case 'shutdown':
       return step.shutdown();
   }
+  return step.unchanged();
+}
+
+/** The record a cluster observation decides, and its outcome to record once the job has ended. */
+function observed(observation: ClusterJobInput): Transition {
+  const record = observedJobRecord(observation);
+  const outcome = outcomeOf(record);
+  return { record, effects: outcome ? [{ kind: 'record', outcome, urgent: observation.job?.exists === false }] : [] };
 }
 
 /** Index of the attempt still pending or running, or -1. */

@@ -286,3 +286,44 @@ describe('job lifecycle', () => {
     });
   });
 });
+
+describe('job lifecycle on Kubernetes (observed)', () => {
+  const T = (second: number) => `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`;
+  const base = STATES.waiting!;
+  const launched = { launched: true, stoppedAt: null, outcome: null };
+  const aJob = (change: Record<string, unknown> = {}) => ({ exists: true, seen: true, created: T(1), suspended: false, stoppedAt: null, startTime: T(1), failedCount: 0, active: 1, conditionTimes: [], ...change });
+  const observe = (observation: Omit<Parameters<typeof transition>[1] & { type: 'observed' }, 'type'>['observation']) =>
+    transition(base, { type: 'observed', observation }, at(20), policy);
+
+  it('when nothing of the job is seen yet, it stays Waiting and nothing is recorded', () => {
+    const { record, effects } = observe({ base, intent: launched, attempts: [] });
+    assert.equal(record.status, 'Waiting');
+    assert.deepEqual(effects, []);
+  });
+
+  it('when its Job completed, the job Succeeded and the outcome is recorded (not urgently: the Job still holds it)', () => {
+    const { record, effects } = observe({ base, intent: launched, job: aJob({ active: 0, complete: { at: T(9), completionTime: T(9) } }), attempts: [] });
+    assert.equal(record.status, 'Succeeded');
+    assert.deepEqual(kinds(effects), ['record']);
+    assert.equal((effects[0] as Extract<Effect, { kind: 'record' }>).urgent, false);
+  });
+
+  it('when its Job was deleted by someone else after it completed, the outcome is recorded at once', () => {
+    const { record, effects } = observe({ base, intent: launched, job: aJob({ exists: false, goneAt: T(12), active: 0, complete: { at: T(9), completionTime: T(9) } }), attempts: [] });
+    assert.equal(record.status, 'Succeeded');
+    assert.equal((effects[0] as Extract<Effect, { kind: 'record' }>).urgent, true);
+  });
+
+  it('when its running Job is deleted by someone else, the job fails saying so, and is never Waiting again', () => {
+    const { record } = observe({ base, intent: launched, job: aJob({ exists: false, goneAt: T(12) }), attempts: [] });
+    assert.equal(record.status, 'Failed');
+    assert.match(record.message!, /deleted outside the scheduler/);
+  });
+
+  it('what is observed decides the record whatever the local state was (the cluster runs the attempts)', () => {
+    const observation = { base, intent: launched, job: aJob({ active: 0, complete: { at: T(9), completionTime: T(9) } }), attempts: [] };
+    for (const state of Object.values(STATES)) {
+      assert.deepEqual(transition(state, { type: 'observed', observation }, at(20), policy).record, observe(observation).record);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import type { BatchV1Api, V1Job } from '@kubernetes/client-node';
-import { mayCreateJob, observedJobRecord, outcomeOf } from '../../core/cluster-job.js';
+import { mayCreateJob } from '../../core/cluster-job.js';
+import { CLUSTER_POLICY, type Effect, transition } from '../../core/lifecycle.js';
 import type { Logger } from '../../logger.js';
 import { MERGE_PATCH_OPTIONS } from './connections.js';
 import { fingerprint } from './intent-codec.js';
@@ -239,8 +240,8 @@ export class JobWrites {
     const { writer, logger } = this.context;
     logger.error('the cluster refused a Job', { jobName: entry.base.name, status: code });
     const createRefused = { code, at: this.context.now().toISOString() };
-    const record = observedJobRecord({ base: entry.base, intent: entry.intent, attempts: [], createRefused });
-    const outcome = outcomeOf(record)!;
+    const { effects } = transition(entry.current, { type: 'observed', observation: { base: entry.base, intent: entry.intent, attempts: [], createRefused } }, this.context.now(), CLUSTER_POLICY);
+    const outcome = effects.find((effect): effect is Extract<Effect, { kind: 'record' }> => effect.kind === 'record')!.outcome;
     const text = JSON.stringify(outcome);
     const policy = this.context.backgroundRetry;
     for (let delay = policy.baseDelayMs; ; delay = Math.min(policy.maxDelayMs, delay * 2)) {

@@ -1,5 +1,5 @@
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { observedJobRecord, outcomeOf } from '../../core/cluster-job.js';
+import { CLUSTER_POLICY, transition } from '../../core/lifecycle.js';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
 import { isTerminal } from '../../core/model.js';
 import type { Logger } from '../../logger.js';
@@ -40,7 +40,7 @@ export interface KubernetesRuntimeOptions {
  * Runs each job as a `batch/v1` Job. State lives in the cluster: a batch record (a ConfigMap owning the
  * batch's payload Secrets, state objects and Jobs), the jobs' recorded intent (launched, stopped, outcome),
  * and Jobs and their pods, tracked by informers, so reads never call the API and a new instance rebuilds
- * everything from the cluster. What each job's record is, is decided by the core (`observedJobRecord`).
+ * everything from the cluster. What each job's record is, is decided by the core lifecycle (`transition`, with an `observed` event).
  */
 export class KubernetesRuntime implements Runtime {
   private readonly batchApi: BatchV1Api;
@@ -250,25 +250,27 @@ export class KubernetesRuntime implements Runtime {
   /** Decides the job's record from what is recorded and observed, records a (changed) outcome, and reports a change. */
   private refresh(entry: JobEntry): void {
     if (entry.batch.removed) return;
-    entry.current = observedJobRecord({
-      base: entry.base,
-      intent: entry.intent,
-      job: entry.job,
-      attempts: [...entry.attempts.values()],
-      knownAbsent: entry.knownAbsent,
-      waitingForQuota: entry.waitingForQuota,
-      createRefused: entry.createRefused,
-    });
-    const outcome = outcomeOf(entry.current);
-    if (outcome) {
-      entry.intent.outcome ??= outcome;
-      const text = JSON.stringify(outcome);
-      if (fingerprint(text) !== entry.outcomeWritten) {
-        entry.outcomeWritten = fingerprint(text);
-        // Once the Job is gone the outcome is all that is left of the job: record it now.
-        if (entry.job?.exists === false) void this.writer.write(shardRefOf(entry), keyOf(entry, 'outcome'), text).catch(() => undefined);
-        else this.writer.writeLater(shardRefOf(entry), keyOf(entry, 'outcome'), text);
-      }
+    const { record, effects } = transition(entry.current, {
+      type: 'observed',
+      observation: {
+        base: entry.base,
+        intent: entry.intent,
+        job: entry.job,
+        attempts: [...entry.attempts.values()],
+        knownAbsent: entry.knownAbsent,
+        waitingForQuota: entry.waitingForQuota,
+        createRefused: entry.createRefused,
+      },
+    }, this.now(), CLUSTER_POLICY);
+    entry.current = record;
+    for (const effect of effects) {
+      if (effect.kind !== 'record') continue;
+      entry.intent.outcome ??= effect.outcome;
+      const text = JSON.stringify(effect.outcome);
+      if (fingerprint(text) === entry.outcomeWritten) continue;
+      entry.outcomeWritten = fingerprint(text);
+      if (effect.urgent) void this.writer.write(shardRefOf(entry), keyOf(entry, 'outcome'), text).catch(() => undefined);
+      else this.writer.writeLater(shardRefOf(entry), keyOf(entry, 'outcome'), text);
     }
     const reported = JSON.stringify(entry.current);
     if (reported === entry.reported) return;
