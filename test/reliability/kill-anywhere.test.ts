@@ -10,7 +10,8 @@ describe('reliability: killed anywhere', function () {
   this.timeout(0);
   let fixture: ProcessServiceFixture;
   before(() => {
-    fixture = new ProcessServiceFixture('kill', { name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 30 });
+    // The default backoffLimit (0): an attempt the service's own death interrupted must not count against a job.
+    fixture = new ProcessServiceFixture('kill', { name: 'compute', command: [process.execPath, fixtureJob] });
   });
   after(() => fixture.cleanUp());
 
@@ -45,6 +46,8 @@ describe('reliability: killed anywhere', function () {
       const job = states.get(name);
       assert.ok(job, `${name} was accepted and is missing`);
       assert.equal(job.status, 'Succeeded', `${name}: ${job.status} ${job.message ?? ''}`);
+      assert.equal(job.failed, 0, `${name}: an interrupted attempt was counted as failed`);
+      assert.ok(job.podStatuses.slice(0, -1).every((attempt) => attempt.reason === 'Interrupted'), `${name}: an attempt before the last ended other than Interrupted`);
       const count = runCounts.get(name) ?? 0;
       assert.ok(count >= 1, `${name} never ran`);
       assert.ok(count <= job.podStatuses.length, `${name} ran ${count} times in ${job.podStatuses.length} recorded attempts`);
