@@ -1,7 +1,11 @@
-import { AsyncResource } from 'node:async_hooks';
+import { isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import type { Request, RequestHandler, Response } from 'express';
 import { ApiError } from '../core/errors.js';
+import { requestContext } from '../request-context.js';
+
+/** Bodies up to this size are checked and decoded in one piece at their end; larger ones as they arrive. */
+const DECODE_AT_END_BYTES = 1024 * 1024;
 
 /** Methods whose body means something here; a body on another method is not read. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -27,40 +31,61 @@ export function jsonBody(options: { maxBytes: number }): RequestHandler {
       refuse(req, res, refusal, next);
       return;
     }
-    // Decoded as it arrives: the UTF-8 check and the copy are spread over the reads, not done at the end
-    // on the whole body, which would hold the event loop for a large batch.
-    const decoder = new TextDecoder('utf-8', { fatal: true });
+    // A small body is checked and decoded once at its end (isUtf8 is native and fast). A large one is decoded as
+    // it arrives, so that the UTF-8 check and the copy are spread over the reads instead of holding the event
+    // loop at the end of a large batch.
+    const chunks: Buffer[] = [];
+    let decoder: TextDecoder | undefined;
     let text = '';
     let received = 0;
     let done = false;
     // Stream events run outside the request's async context: the rest of the chain must run inside it.
-    const finish = AsyncResource.bind((error?: ApiError) => {
+    const context = requestContext.getStore();
+    const resume = (step: () => void) => (context ? requestContext.run(context, step) : step());
+    const finish = (error?: ApiError) => {
       if (done) return;
       done = true;
       req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
       if (error) {
-        refuse(req, res, error, next);
+        resume(() => refuse(req, res, error, next));
         return;
       }
+      let body: unknown;
       try {
-        req.body = received === 0 ? undefined : parse(text);
+        body = received === 0 ? undefined : parse(text);
       } catch (parseError) {
-        next(parseError);
+        resume(() => next(parseError));
         return;
       }
-      next();
-    });
+      req.body = body;
+      resume(() => next());
+    };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
       if (received > options.maxBytes) {
         finish(tooLarge(options.maxBytes));
         return;
       }
+      if (!decoder) {
+        chunks.push(chunk);
+        if (received <= DECODE_AT_END_BYTES) return;
+        decoder = new TextDecoder('utf-8', { fatal: true });
+        chunk = Buffer.concat(chunks.splice(0), received);
+      }
       const decoded = decode(decoder, chunk);
       if (decoded === undefined) finish(notUtf8());
       else text += decoded;
     };
     const onEnd = () => {
+      if (!decoder) {
+        const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+        if (!isUtf8(whole)) finish(notUtf8());
+        else {
+          text = whole.toString('utf8');
+          finish();
+        }
+        return;
+      }
       const rest = decode(decoder);
       if (rest === undefined) finish(notUtf8());
       else {
