@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -71,7 +71,7 @@ export function createApp(deps: AppDependencies): Express {
   if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
   serveApiDocument(app, '/api/v1', deps.apiDocument);
   app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
-  app.use('/api', screenBody(deps.admission.limits));
+  app.use('/api', onlyPost(screenBody(deps.admission.limits)));
   app.use(
     '/api',
     OpenApiValidator.middleware({
@@ -83,11 +83,19 @@ export function createApp(deps: AppDependencies): Express {
       ignoreUndocumented: false,
     }),
   );
-  app.use('/api', admitSubmissions({ ...deps.admission, trackedJobs: () => deps.scheduler.trackedJobs }));
+  app.use('/api', onlyPost(admitSubmissions({ ...deps.admission, trackedJobs: () => deps.scheduler.trackedJobs })));
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
   app.use('/api/v1/notifications', notificationsRouter(deps.deadLetters));
   app.use(notFoundHandler);
   app.use(errorWriter(deps.logger));
   return app;
+}
+
+/** Reads carry no body to screen: they skip the submission checks without a promise or a route match. */
+function onlyPost(handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (req.method === 'POST') return handler(req, res, next);
+    next();
+  };
 }
