@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { JobSettings } from './core/model.js';
@@ -32,6 +33,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
   component: ComponentConfig;
+  /** Fields of the component file that only the Radix platform uses, given and ignored (named once at start). */
+  ignoredFields: string[];
   runtime: RuntimeKind;
   host: string;
   port: number;
@@ -109,11 +112,13 @@ export interface ConfigSources {
 /** Reads and checks every setting at once; throws one ConfigError naming every bad one. */
 export function loadConfig(sources: ConfigSources): Config {
   const problems: string[] = [];
-  const component = readComponent(sources, problems);
+  const ignoredFields: string[] = [];
+  const component = readComponent(sources, problems, ignoredFields);
   const env = new EnvReader(sources.env, problems);
   const runtime = env.oneOf('JOB_SCHEDULER_RUNTIME', ['local', 'kubernetes'] as const, 'local');
   const config: Config = {
     component,
+    ignoredFields,
     runtime,
     host: env.string('JOB_SCHEDULER_HOST', '127.0.0.1'),
     port: env.integer('JOB_SCHEDULER_PORT', component.schedulerPort ?? 8080, 0, 65535),
@@ -178,7 +183,7 @@ export function loadConfig(sources: ConfigSources): Config {
   return config;
 }
 
-function readComponent(sources: ConfigSources, problems: string[]): ComponentConfig {
+function readComponent(sources: ConfigSources, problems: string[], ignored: string[]): ComponentConfig {
   const where = sources.componentPath;
   let parsed: unknown;
   try {
@@ -192,7 +197,14 @@ function readComponent(sources: ConfigSources, problems: string[]): ComponentCon
     for (const error of validate.errors ?? []) problems.push(`${where}: ${describeSchemaError(error)}`);
     return { name: '' };
   }
-  const component = parsed as ComponentConfig;
+  const fields = parsed as Record<string, unknown>;
+  for (const name of Object.keys(fields).filter((key) => RADIX_ONLY_FIELDS.includes(key))) {
+    ignored.push(name);
+    delete fields[name];
+  }
+  const component = fields as unknown as ComponentConfig;
+  // radixconfig.yaml takes `gpuCount: 2`; the API, as Radix's, carries it as a string.
+  if (typeof component.node?.gpuCount === 'number') component.node.gpuCount = String(component.node.gpuCount);
   try {
     const { payload: _mountPath, allowOverrides: _allow, ...settings } = component;
     checkJobDescription(settings);
@@ -219,48 +231,25 @@ function describeSchemaError(error: ErrorObject): string {
 
 const validators = new WeakMap<object, ReturnType<Ajv['compile']>>();
 
+/** The component file's schema: a Radix `jobs:` entry (see api/component.schema.json). */
+export const COMPONENT_SCHEMA = JSON.parse(readFileSync(new URL('../api/component.schema.json', import.meta.url), 'utf8')) as ComponentSchema;
+
+interface ComponentSchema {
+  properties: Record<string, { 'x-radix-only'?: boolean; items?: object }>;
+}
+
+/** Fields that only the Radix platform uses: accepted, checked for shape, and otherwise ignored. */
+export const RADIX_ONLY_FIELDS = Object.keys(COMPONENT_SCHEMA.properties).filter((name) => COMPONENT_SCHEMA.properties[name]?.['x-radix-only']);
+
 function componentValidator(apiDocument: object) {
   const cached = validators.get(apiDocument);
   if (cached) return cached;
   const ajv = new Ajv({ allErrors: true, strict: false });
   ajv.addSchema({ ...apiDocument, $id: 'api' });
-  const settings = (name: string) => ({ $ref: `api#/components/schemas/JobSettings/properties/${name}` });
-  const validate = ajv.compile({
-    type: 'object',
-    additionalProperties: false,
-    required: ['name'],
-    properties: {
-      name: { type: 'string' },
-      src: { type: 'string' },
-      schedulerPort: { type: 'integer', minimum: 1, maximum: 65535 },
-      payload: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', pattern: '^/' } } },
-      allowOverrides: { type: 'array', uniqueItems: true, items: { enum: OVERRIDE_GRANTS } },
-      notifications: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { webhook: { type: 'string', pattern: '^https?://[^\\s]+$' } },
-      },
-      safeToRestart: { type: 'boolean' },
-      batchStatusRules: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['condition', 'operator', 'jobStatuses', 'batchStatus'],
-          properties: {
-            condition: { enum: ['All', 'Any'] },
-            operator: { enum: ['In', 'NotIn'] },
-            jobStatuses: { type: 'array', minItems: 1, items: { enum: ['Waiting', 'Active', 'Running', 'Succeeded', 'Failed', 'Stopping', 'Stopped'] } },
-            batchStatus: { enum: ['Waiting', 'Active', 'Running', 'Succeeded', 'Failed', 'Stopping', 'Stopped', 'Completed'] },
-          },
-        },
-      },
-      ...Object.fromEntries(
-        ['timeLimitSeconds', 'backoffLimit', 'failurePolicy', 'resources', 'node', 'runtime', 'image', 'imageTagName', 'variables', 'command', 'args']
-          .map((name) => [name, settings(name)]),
-      ),
-    },
-  });
+  // The grant names live in core/trust.ts alone; the file's schema takes them from there.
+  const schema = structuredClone(COMPONENT_SCHEMA);
+  schema.properties.allowOverrides = { ...schema.properties.allowOverrides, items: { enum: OVERRIDE_GRANTS } };
+  const validate = ajv.compile(schema);
   validators.set(apiDocument, validate);
   return validate;
 }

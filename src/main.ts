@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  if (config.ignoredFields.length > 0) logger.info('component fields used only by Radix, ignored', { ignored: config.ignoredFields.join(', ') });
   let kubeConfig: KubeConfig | undefined;
   if (config.runtime === 'kubernetes') {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
