@@ -232,14 +232,14 @@ function describeSchemaError(error: ErrorObject): string {
 const validators = new WeakMap<object, ReturnType<Ajv['compile']>>();
 
 /** The component file's schema: a Radix `jobs:` entry (see api/component.schema.json). */
-export const COMPONENT_SCHEMA = JSON.parse(readFileSync(new URL('../api/component.schema.json', import.meta.url), 'utf8')) as ComponentSchema;
+const COMPONENT_SCHEMA = JSON.parse(readFileSync(new URL('../api/component.schema.json', import.meta.url), 'utf8')) as ComponentSchema;
 
 interface ComponentSchema {
   properties: Record<string, { 'x-radix-only'?: boolean; items?: object }>;
 }
 
 /** Fields that only the Radix platform uses: accepted, checked for shape, and otherwise ignored. */
-export const RADIX_ONLY_FIELDS = Object.keys(COMPONENT_SCHEMA.properties).filter((name) => COMPONENT_SCHEMA.properties[name]?.['x-radix-only']);
+const RADIX_ONLY_FIELDS = Object.keys(COMPONENT_SCHEMA.properties).filter((name) => COMPONENT_SCHEMA.properties[name]?.['x-radix-only']);
 
 function componentValidator(apiDocument: object) {
   const cached = validators.get(apiDocument);
