@@ -198,7 +198,8 @@ function readComponent(sources: ConfigSources, problems: string[], ignored: stri
     return { name: '' };
   }
   const fields = parsed as Record<string, unknown>;
-  for (const name of Object.keys(fields).filter((key) => RADIX_ONLY_FIELDS.includes(key))) {
+  const radixOnly = radixOnlyFields();
+  for (const name of Object.keys(fields).filter((key) => radixOnly.includes(key))) {
     ignored.push(name);
     delete fields[name];
   }
@@ -231,15 +232,23 @@ function describeSchemaError(error: ErrorObject): string {
 
 const validators = new WeakMap<object, ReturnType<Ajv['compile']>>();
 
-/** The component file's schema: a Radix `jobs:` entry (see api/component.schema.json). */
-const COMPONENT_SCHEMA = JSON.parse(readFileSync(new URL('../api/component.schema.json', import.meta.url), 'utf8')) as ComponentSchema;
+let loadedSchema: ComponentSchema | undefined;
+
+/** The component file's schema: a Radix `jobs:` entry (see api/component.schema.json), read once, when first needed. */
+function componentSchema(): ComponentSchema {
+  loadedSchema ??= JSON.parse(readFileSync(new URL('../api/component.schema.json', import.meta.url), 'utf8')) as ComponentSchema;
+  return loadedSchema;
+}
 
 interface ComponentSchema {
   properties: Record<string, { 'x-radix-only'?: boolean; items?: object }>;
 }
 
 /** Fields that only the Radix platform uses: accepted, checked for shape, and otherwise ignored. */
-const RADIX_ONLY_FIELDS = Object.keys(COMPONENT_SCHEMA.properties).filter((name) => COMPONENT_SCHEMA.properties[name]?.['x-radix-only']);
+function radixOnlyFields(): string[] {
+  const { properties } = componentSchema();
+  return Object.keys(properties).filter((name) => properties[name]?.['x-radix-only']);
+}
 
 function componentValidator(apiDocument: object) {
   const cached = validators.get(apiDocument);
@@ -247,7 +256,7 @@ function componentValidator(apiDocument: object) {
   const ajv = new Ajv({ allErrors: true, strict: false });
   ajv.addSchema({ ...apiDocument, $id: 'api' });
   // The grant names live in core/trust.ts alone; the file's schema takes them from there.
-  const schema = structuredClone(COMPONENT_SCHEMA);
+  const schema = structuredClone(componentSchema());
   schema.properties.allowOverrides = { ...schema.properties.allowOverrides, items: { enum: OVERRIDE_GRANTS } };
   const validate = ajv.compile(schema);
   validators.set(apiDocument, validate);
