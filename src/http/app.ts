@@ -67,9 +67,11 @@ export function createApp(deps: AppDependencies): Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  // One rule for the document and the UI: both are open, token or not. They describe the API (the same for every
+  // instance) and hold no data; a browser could not send a bearer token for the UI's page anyway.
   if (deps.swaggerUi ?? true) app.use('/swaggerui', swaggerUiRouter(deps.apiDocument));
-  if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
   serveApiDocument(app, '/api/v1', deps.apiDocument);
+  if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
   app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
   app.use('/api', onlyPost(screenBody(deps.admission.limits)));
   app.use(

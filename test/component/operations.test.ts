@@ -23,15 +23,18 @@ describe('operating the service', function () {
   let t: TestService;
   afterEach(async () => t?.close());
 
-  it('when an API token is configured, /api needs it as a bearer token; probes and metrics stay open', async () => {
+  it('when an API token is configured, /api needs it as a bearer token; probes, metrics and the API document stay open', async () => {
     t = await startTestService({ env: { JOB_SCHEDULER_API_TOKEN: TOKEN } });
     const missing = await t.request.get('/api/v1/jobs').expect(401);
     assert.deepEqual(missing.body, { status: 'Failure', message: 'a valid bearer token is required', code: 401, reason: 'Unauthorized' });
     await t.request.get('/api/v1/jobs').set('Authorization', `Bearer ${TOKEN}x`).expect(401);
     await t.request.get('/api/v1/jobs').set('Authorization', `Basic ${TOKEN}`).expect(401);
     await t.request.post('/api/v1/jobs').send({}).expect(401);
-    await t.request.get('/api/v1/openapi.yaml').expect(401);
     await t.request.get('/api/v1/jobs').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    // The API document follows one rule wherever it is served: open, like the UI that shows it.
+    const documented = (await t.request.get('/api/v1/openapi.json').expect(200)).body as object;
+    assert.deepEqual((await t.request.get('/swaggerui/openapi.json').expect(200)).body, documented);
+    await t.request.get('/api/v1/openapi.yaml').expect(200);
     await t.request.get('/healthz').expect(200);
     await t.request.get('/readyz').expect(200);
     await t.request.get('/metrics').expect(200);
