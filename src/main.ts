@@ -40,6 +40,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  for (const { name, didYouMean } of config.unknownVariables) {
+    logger.warn(`${name} is not a setting of this service and is ignored${didYouMean ? `: did you mean ${didYouMean}?` : ''}`, { variable: name });
+  }
   let kubeConfig: KubeConfig | undefined;
   if (config.runtime === 'kubernetes') {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
