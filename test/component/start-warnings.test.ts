@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -55,5 +55,32 @@ describe('starting the service', function () {
       'JOB_SCHEDULER_MAX_RUNING is not a setting of this service and is ignored: did you mean JOB_SCHEDULER_MAX_RUNNING?',
       'JOB_SCHEDULER_SOMETHING_ELSE is not a setting of this service and is ignored',
     ]);
+  });
+
+  const component = (command: string[]) => writeFileSync(path.join(dir, 'component.yaml'), JSON.stringify({ name: 'compute', command }));
+
+  it('when the command\'s program does not exist relative to the component file\'s folder, refuses to start saying so', async () => {
+    component(['./jobs/run.sh']);
+    const started = await startUntilListening(dir, {});
+    child = started.child;
+    assert.equal(started.exitCode, 1);
+    assert.equal(started.lines.at(-1)!.message, `job-scheduler: ${path.join(dir, 'component.yaml')}: command: the program ./jobs/run.sh does not exist (looked for ${path.join(dir, 'jobs/run.sh')}, relative to the component file's folder); no job could start\n`);
+  });
+
+  it('when the command\'s program is not on PATH, refuses to start saying so', async () => {
+    component(['no-such-program-7f3a', 'x']);
+    const started = await startUntilListening(dir, {});
+    child = started.child;
+    assert.equal(started.exitCode, 1);
+    assert.match(String(started.lines.at(-1)!.message), /command: the program no-such-program-7f3a is not on PATH \(.*\): give an absolute path/);
+  });
+
+  it('when the command\'s program is relative to the component file\'s folder and executable, starts', async () => {
+    writeFileSync(path.join(dir, 'run.sh'), '#!/bin/sh\nexit 0\n');
+    chmodSync(path.join(dir, 'run.sh'), 0o755);
+    component(['./run.sh']);
+    const started = await startUntilListening(dir, {});
+    child = started.child;
+    assert.equal(started.exitCode, null, JSON.stringify(started.lines));
   });
 });
