@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { JobSettings } from './core/model.js';
+import { closestName } from './core/closest.js';
 import { ApiError } from './core/errors.js';
 import { componentNameProblem } from './core/naming.js';
 import { checkJobDescription } from './core/validate.js';
@@ -39,6 +40,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: LogLevel;
+  /** `JOB_SCHEDULER_*` variables set but not read (likely misspelt), each with the known name it is closest to. */
+  unknownVariables: Array<{ name: string; didYouMean?: string }>;
   /** Most job attempts running at once; the rest wait in order. */
   maxRunning: number;
   /** Largest request body accepted (a batch of many jobs); a single job's payload is capped separately. */
@@ -123,6 +126,7 @@ export function loadConfig(sources: ConfigSources): Config {
     host: env.string('JOB_SCHEDULER_HOST', '127.0.0.1'),
     port: env.integer('JOB_SCHEDULER_PORT', component.schedulerPort ?? 8080, 0, 65535),
     logLevel: env.oneOf('JOB_SCHEDULER_LOG_LEVEL', LOG_LEVELS, 'info'),
+    unknownVariables: [],
     // Local jobs share this machine's CPUs; Kubernetes Jobs are bounded by the cluster's quotas instead.
     maxRunning: env.integer('JOB_SCHEDULER_MAX_RUNNING', runtime === 'local' ? Math.max(1, sources.cpus) : 1_000_000, 1, 1_000_000),
     // A body is parsed in one piece: 32 MiB parse in about 50 ms, so no request holds the event loop for long.
@@ -167,6 +171,7 @@ export function loadConfig(sources: ConfigSources): Config {
       writeConcurrency: env.integer('JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY', 16, 1, 256),
     },
   };
+  config.unknownVariables = unknownVariables(sources.env, env.names);
   if (runtime === 'local' && component.name && !component.command?.length) {
     problems.push(`${sources.componentPath}: command is required on the local runtime (the program each job runs)`);
   }
@@ -263,15 +268,30 @@ function componentValidator(apiDocument: object) {
   return validate;
 }
 
+/** Variables read outside EnvReader (main.ts, the token reader, plain strings). */
+const OTHER_VARIABLES = ['JOB_SCHEDULER_CONFIG', 'JOB_SCHEDULER_API_TOKEN', 'JOB_SCHEDULER_API_TOKEN_FILE', 'JOB_SCHEDULER_WEBHOOK_SECRET', 'JOB_SCHEDULER_NAMESPACE'];
+
+function unknownVariables(env: Record<string, string | undefined>, read: ReadonlySet<string>): Config['unknownVariables'] {
+  const known = [...read, ...OTHER_VARIABLES];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('JOB_SCHEDULER_') && !known.includes(name))
+    .map((name) => ({ name, didYouMean: closestName(name, known) }));
+}
+
 class EnvReader {
+  /** Every variable asked for, so that one set but never asked for can be warned about. */
+  readonly names = new Set<string>();
+
   constructor(private readonly env: Record<string, string | undefined>, private readonly problems: string[]) {}
 
   string(name: string, fallback: string): string {
+    this.names.add(name);
     const value = this.env[name];
     return value === undefined || value === '' ? fallback : value;
   }
 
   number(name: string, fallback: number, min: number, max: number, integer = false): number {
+    this.names.add(name);
     const raw = this.env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
@@ -287,6 +307,7 @@ class EnvReader {
   }
 
   boolean(name: string, fallback: boolean): boolean {
+    this.names.add(name);
     const raw = this.env[name];
     if (raw === undefined || raw === '') return fallback;
     if (['true', '1', 'yes', 'on'].includes(raw.toLowerCase())) return true;
@@ -296,6 +317,7 @@ class EnvReader {
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    this.names.add(name);
     const raw = this.env[name];
     if (raw === undefined || raw === '') return fallback;
     if (!(allowed as readonly string[]).includes(raw)) {

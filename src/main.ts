@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { answerMalformedRequests } from './http/error-writer.js';
 import { answerWhileStarting } from './http/starting.js';
 import { createLogger } from './logger.js';
+import { programProblem } from './runtimes/local/program.js';
 import { type Service, startService } from './service.js';
 import { DataDirError } from './store/data-dir.js';
 
@@ -39,8 +40,14 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
+  const program = config.runtime === 'local' ? config.component.command?.[0] : undefined;
+  const programFault = program === undefined ? undefined : programProblem(program, path.dirname(componentPath), process.env.PATH);
+  if (programFault) fail(`${componentPath}: command: ${programFault}; no job could start`);
   const logger = createLogger({ level: config.logLevel });
   if (config.ignoredFields.length > 0) logger.info('component fields used only by Radix, ignored', { ignored: config.ignoredFields.join(', ') });
+  for (const { name, didYouMean } of config.unknownVariables) {
+    logger.warn(`${name} is not a setting of this service and is ignored${didYouMean ? `: did you mean ${didYouMean}?` : ''}`, { variable: name });
+  }
   let kubeConfig: KubeConfig | undefined;
   if (config.runtime === 'kubernetes') {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.

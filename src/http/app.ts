@@ -78,7 +78,8 @@ export function createApp(deps: AppDependencies): Express {
     '/api',
     OpenApiValidator.middleware({
       apiSpec: structuredClone(deps.apiDocument) as never,
-      validateRequests: { allowUnknownQueryParameters: false },
+      // allErrors: every bad item of a batch is reported; screenBody has already bounded the batch's size.
+      validateRequests: { allowUnknownQueryParameters: false, allErrors: true },
       validateResponses: deps.validateResponses ?? false,
       validateApiSpec: true,
       validateSecurity: false,
@@ -90,7 +91,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
   app.use('/api/v1/notifications', notificationsRouter(deps.deadLetters));
   app.use(notFoundHandler);
-  app.use(errorWriter(deps.logger));
+  app.use(errorWriter(deps.logger, deps.apiDocument));
   return app;
 }
 

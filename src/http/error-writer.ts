@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ApiError, type FieldProblem, type Reason } from '../core/errors.js';
 import type { Logger } from '../logger.js';
+import { describeProblems, type ValidatorProblem } from './validation-messages.js';
 
 /** The Radix `Status` body every error is answered with. */
 export interface FailureBody {
@@ -32,14 +33,21 @@ interface ForeignError {
   statusCode?: number;
   type?: string;
   message?: string;
-  errors?: Array<{ path?: string; message?: string }>;
+  errors?: ValidatorProblem[];
   expose?: boolean;
 }
 
-/** Turns anything thrown in a handler into a Status body; unknown errors become a generic 500. */
-export function errorWriter(logger: Logger): ErrorRequestHandler {
+/** Most problems named in a message, and in `details.fields` (a batch of thousands can have thousands). */
+const MESSAGE_PROBLEMS = 5;
+const DETAIL_PROBLEMS = 100;
+
+/**
+ * Turns anything thrown in a handler into a Status body; unknown errors become a generic 500.
+ * The API document, when given, lets validation messages name the fields and parameters that exist.
+ */
+export function errorWriter(logger: Logger, apiDocument?: object): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const body = toBody(error, `${req.method} ${req.path}`);
+    const body = toBody(error, req, apiDocument);
     if (body.code >= 500) {
       logger.error('request failed', { method: req.method, path: req.path, error: error instanceof Error ? error.stack : String(error) });
     }
@@ -80,7 +88,8 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(ApiError.notFound('path', req.path));
 };
 
-function toBody(error: unknown, route: string): FailureBody {
+function toBody(error: unknown, req: Request, apiDocument: object | undefined): FailureBody {
+  const route = `${req.method} ${req.path}`;
   if (error instanceof ApiError) return bodyOf(error.code, error.reason, error.message, error.fields);
   const foreign = (error ?? {}) as ForeignError;
   const code = foreign.status ?? foreign.statusCode;
@@ -88,20 +97,13 @@ function toBody(error: unknown, route: string): FailureBody {
     // The validator's "no such operation" names the request path as if it were a field: say it plainly.
     if (code === 404) return bodyOf(404, 'NotFound', `${route}: no such resource`);
     if (code === 405) return bodyOf(405, 'MethodNotAllowed', `${route}: method not allowed`);
-    const fields = (foreign.errors ?? []).map((e) => ({ path: fieldPath(e.path), message: e.message ?? 'is invalid' }));
+    const fields = describeProblems(foreign.errors ?? [], req, apiDocument);
     const message = fields.length > 0
-      ? fields.slice(0, 5).map((f) => `${f.path} ${f.message}`).join('; ') + (fields.length > 5 ? ` (and ${fields.length - 5} more)` : '')
+      ? fields.slice(0, MESSAGE_PROBLEMS).map((f) => `${f.path} ${f.message}`).join('; ') + (fields.length > MESSAGE_PROBLEMS ? ` (and ${fields.length - MESSAGE_PROBLEMS} more)` : '')
       : foreign.message ?? 'bad request';
-    return bodyOf(code, REASONS[code] ?? 'BadRequest', message, fields.length > 0 ? fields : undefined);
+    return bodyOf(code, REASONS[code] ?? 'BadRequest', message, fields.length > 0 ? fields.slice(0, DETAIL_PROBLEMS) : undefined);
   }
   return bodyOf(500, 'InternalError', 'internal error; see the service log');
-}
-
-/** `/body/jobScheduleDescriptions/3/payload` becomes `jobScheduleDescriptions[3].payload`. */
-function fieldPath(path: string | undefined): string {
-  if (!path) return '(request)';
-  const parts = path.replace(/^\.?\/?(body|query|params|headers|path)[/.]?/, '').split(/[/.]/).filter(Boolean);
-  return parts.reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), '') || '(body)';
 }
 
 function bodyOf(code: number, reason: Reason, message: string, fields?: FieldProblem[]): FailureBody {

@@ -21,7 +21,7 @@ export function requestLog(logger: Logger): RequestHandler {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const fields = { requestId, method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100 };
       if (res.statusCode >= 500) logger.error('request', fields);
-      else logger.http('request', fields);
+      else logger.info('request', fields);
     });
     requestContext.run({ requestId }, next);
   };

@@ -47,10 +47,26 @@ export async function post(target: DeliveryTarget, id: string, body: string, opt
     });
     await response.arrayBuffer().catch(() => undefined);
   } catch (error) {
-    throw new TransientFailure(undefined, undefined, (error as Error).name);
+    throw new TransientFailure(undefined, undefined, `${receiverHost(target.url)}: ${unreachableCause(error, target.timeoutMs)}`);
   }
   if (response.ok) return;
   throw refusal(response.status, response.headers.get('retry-after'), options.now);
+}
+
+/** The receiver's host and port: never its path or query, which may carry a secret. */
+export function receiverHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** Why fetch failed, as an operator can act on it: the system's code (ECONNREFUSED, ENOTFOUND...) or the timeout. */
+function unreachableCause(error: unknown, timeoutMs: number): string {
+  const failure = error as { name?: string; cause?: { code?: string; message?: string } };
+  if (failure.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s (JOB_SCHEDULER_WEBHOOK_TIMEOUT_SECONDS)`;
+  return failure.cause?.code ?? failure.cause?.message ?? failure.name ?? 'unknown';
 }
 
 /**

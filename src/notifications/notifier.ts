@@ -2,7 +2,7 @@ import type { BatchStatusView, JobStatusView } from '../core/view.js';
 import type { Logger } from '../logger.js';
 import type { Observer } from '../metrics.js';
 import type { SchedulerListener } from '../scheduler/scheduler.js';
-import { PermanentRefusal, post, retryDelayMs, TransientFailure } from './delivery.js';
+import { PermanentRefusal, post, receiverHost, retryDelayMs, TransientFailure } from './delivery.js';
 import { createEvents, deleteEvent, type EventHeader, isInitial, type OutboxEvent, transitionKey, updateEvent } from './events.js';
 import type { DeadLetter, Outbox } from './outbox.js';
 import { type Dropped, type OutboxBound, PendingQueue } from './pending-queue.js';
@@ -162,7 +162,7 @@ export class Notifier implements SchedulerListener {
       if (error instanceof PermanentRefusal) return this.setAside({ ...header, body }, error.status);
       const failure = error instanceof TransientFailure ? error : new TransientFailure(undefined, undefined, (error as Error).name);
       this.options.observer.webhookDelivery('failed');
-      if (!this.failing) this.options.logger.warn('webhook delivery failing; retrying', { eventId: header.id, status: failure.status, error: failure.message });
+      if (!this.failing) this.options.logger.warn('webhook delivery failing; retrying', { eventId: header.id, host: receiverHost(this.options.url), status: failure.status, error: failure.message });
       this.failing = true;
       const policy = { baseMs: this.options.baseDelayMs, maxMs: this.options.maxDelayMs };
       this.queue.retry(header.id, this.now(), (failures) => retryDelayMs(failures, policy, failure.retryAfterMs));

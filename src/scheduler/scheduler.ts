@@ -3,6 +3,7 @@ import { ApiError } from '../core/errors.js';
 import type { HistoryPolicy } from '../core/history.js';
 import type { BatchDescription, JobDescription, JobRecord, JobStatusValue } from '../core/model.js';
 import { isTerminal } from '../core/model.js';
+import { jobOutcome } from '../core/outcome.js';
 import { isInFlight } from '../core/status.js';
 import { checkBatchDescription, checkJobDescription } from '../core/validate.js';
 import { type BatchStatusView, type JobStatusView, jobStatusView, success, type SuccessView } from '../core/view.js';
@@ -217,6 +218,7 @@ export class Scheduler {
     if (isTerminal(job.status) && !isTerminal(previous.status)) {
       const seconds = job.started && job.ended ? (Date.parse(job.ended) - Date.parse(job.started)) / 1000 : null;
       (this.options.observer ?? noObserver).jobEnded(job.status, seconds);
+      this.options.logger.info('job ended', jobOutcome(job));
     }
     this.queue.jobChanged(job);
   }

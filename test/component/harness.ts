@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import supertest from 'supertest';
 import { parse as parseYaml } from 'yaml';
-import { type ComponentConfig, type Config, loadConfig } from '../../src/config.js';
+import { type ComponentConfig, type Config, loadConfig, type LogLevel } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { answerMalformedRequests } from '../../src/http/error-writer.js';
 import { type Service, startService } from '../../src/service.js';
@@ -33,6 +33,8 @@ export interface TestServiceOptions {
   dataDir?: string;
   /** Collect every log line (at debug level) into `logs`. */
   captureLogs?: boolean;
+  /** The level of the captured logger (default `debug`); `info` is the service's default. */
+  logLevel?: LogLevel;
 }
 
 /** The real app over the real local runtime: real processes, a real SQLite file in a temp dir. */
@@ -59,7 +61,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       callback();
     },
   });
-  const logger = options.captureLogs ? createLogger({ level: 'debug', stream }) : process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
+  const logger = options.captureLogs ? createLogger({ level: options.logLevel ?? 'debug', stream }) : process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
   const service = await startService({
     config,
     logger,

@@ -58,6 +58,23 @@ describe('operating the service', function () {
     assert.notEqual(odd.headers['x-request-id'], 'a b\tc');
   });
 
+  it('when the logger is at the default level (info), each request has an access line and each ended job an outcome line', async () => {
+    t = await startTestService({ captureLogs: true, logLevel: 'info' });
+    const job = await t.request.post('/api/v1/jobs').send(aJob({ exitCodes: [1, 1] }, { backoffLimit: 1 })).expect(200);
+    await waitForJobEnd(t.request, job.body.name);
+    const lines = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.ok(lines.some((line) => line.message === 'request' && line.method === 'POST' && line.status === 200 && line.level === 'info'), 'an access line');
+    const ended = lines.filter((line) => line.message === 'job ended');
+    assert.equal(ended.length, 1, 'one outcome line');
+    assert.equal(ended[0]!.level, 'info');
+    assert.equal(ended[0]!.job, job.body.name);
+    assert.match(String(ended[0]!.batch), /^batch-compute-/);
+    assert.equal(ended[0]!.status, 'Failed');
+    assert.equal(ended[0]!.reason, 'BackoffLimitExceeded');
+    assert.equal(ended[0]!.attempts, 2);
+    assert.equal(typeof ended[0]!.durationSeconds, 'number');
+  });
+
   it('when a full scenario runs, no log line holds a payload or the token', async () => {
     t = await startTestService({ captureLogs: true, env: { JOB_SCHEDULER_API_TOKEN: TOKEN } });
     const secret = 'PAYLOAD-MARKER-7f3a9c';
