@@ -1,5 +1,5 @@
 // The real service on the local runtime, in its own process, as `npm start` runs it.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -22,6 +22,7 @@ process.on('message', async (message) => {
   if (message === 'stop') {
     server.close();
     await service.close({ terminate: true });
+    rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);
   }
 });
