@@ -23,6 +23,16 @@ export interface FieldProblem {
   message: string;
 }
 
+/** How many problems a message names; the rest are counted ("and N more") and listed in `details.fields`. */
+export const MESSAGE_PROBLEMS = 5;
+
+/** One message for a list of problems: the first few, each as "path message", then how many more there are. */
+export function summarizeProblems(problems: readonly FieldProblem[]): string {
+  const shown = problems.slice(0, MESSAGE_PROBLEMS).map((p) => `${p.path} ${p.message}`);
+  const more = problems.length > MESSAGE_PROBLEMS ? ` (and ${problems.length - MESSAGE_PROBLEMS} more)` : '';
+  return shown.join('; ') + more;
+}
+
 export class ApiError extends Error {
   readonly code: number;
   readonly reason: Reason;

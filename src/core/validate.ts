@@ -1,4 +1,4 @@
-import { ApiError, type FieldProblem } from './errors.js';
+import { ApiError, type FieldProblem, summarizeProblems } from './errors.js';
 import type { BatchDescription, JobDescription, JobSettings } from './model.js';
 
 /** The Radix guide promises 1 MB per payload; we honour a full MiB, measured in UTF-8 bytes. */
@@ -46,7 +46,7 @@ function checkAll(jobs: JobDescription[], listPath: string, problems: FieldProbl
     }
   });
   if (tooLarge.length > 0) {
-    throw ApiError.payloadTooLarge(`${describe(tooLarge)}`, tooLarge);
+    throw ApiError.payloadTooLarge(`${summarizeProblems(tooLarge)}`, tooLarge);
   }
   jobs.forEach((job, i) => {
     settingsProblems(job, prefix(i), problems);
@@ -122,11 +122,6 @@ function normalize<T extends JobSettings>(settings: T): T {
 }
 
 function invalidFields(problems: FieldProblem[]): ApiError {
-  return ApiError.invalid(describe(problems), problems);
+  return ApiError.invalid(summarizeProblems(problems), problems);
 }
 
-function describe(problems: FieldProblem[]): string {
-  const shown = problems.slice(0, 5).map((p) => `${p.path} ${p.message}`);
-  const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
-  return shown.join('; ') + more;
-}

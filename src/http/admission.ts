@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import { ApiError, type FieldProblem } from '../core/errors.js';
+import { ApiError, type FieldProblem, summarizeProblems } from '../core/errors.js';
 import { checkBatchSize, checkTrackedJobs, EMPTY_EXEC_SIZE, execProblems, type ExecSize, overlayExecSize, type RequestLimits } from '../core/limits.js';
 import type { BatchDescription, JobDescription, JobSettings } from '../core/model.js';
 import { type OverridePolicy, overrideProblems } from '../core/trust.js';
@@ -54,7 +54,7 @@ export function screenBody(limits: RequestLimits): RequestHandler {
 }
 
 function refuseUnsafe(problems: FieldProblem[]): void {
-  if (problems.length > 0) throw ApiError.invalid(describe(problems), problems);
+  if (problems.length > 0) throw ApiError.invalid(summarizeProblems(problems), problems);
 }
 
 /** After schema validation, on submissions: the trust model, the per-job bounds and the tracked-jobs bound. */
@@ -103,11 +103,7 @@ async function batchProblems(batch: BatchDescription, inherited: ExecSize, { pol
 
 /** A refused override is the more basic answer: it is given before any size problem. */
 function refuseOn({ trust, size }: Problems): void {
-  if (trust.length > 0) throw ApiError.invalid(describe(trust), trust);
-  if (size.length > 0) throw ApiError.payloadTooLarge(describe(size), size);
+  if (trust.length > 0) throw ApiError.invalid(summarizeProblems(trust), trust);
+  if (size.length > 0) throw ApiError.payloadTooLarge(summarizeProblems(size), size);
 }
 
-function describe(problems: FieldProblem[]): string {
-  const shown = problems.slice(0, 5).map((p) => `${p.path} ${p.message}`);
-  return shown.join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : '');
-}

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
-import { ApiError, type FieldProblem, type Reason } from '../core/errors.js';
+import { ApiError, type FieldProblem, type Reason, summarizeProblems } from '../core/errors.js';
 import type { Logger } from '../logger.js';
 import { describeProblems, type ValidatorProblem } from './validation-messages.js';
 
@@ -37,8 +37,6 @@ interface ForeignError {
   expose?: boolean;
 }
 
-/** Most problems named in a message, and in `details.fields` (a batch of thousands can have thousands). */
-const MESSAGE_PROBLEMS = 5;
 const DETAIL_PROBLEMS = 100;
 
 /**
@@ -99,7 +97,7 @@ function toBody(error: unknown, req: Request, apiDocument: object | undefined): 
     if (code === 405) return bodyOf(405, 'MethodNotAllowed', `${route}: method not allowed`);
     const fields = describeProblems(foreign.errors ?? [], req, apiDocument);
     const message = fields.length > 0
-      ? fields.slice(0, MESSAGE_PROBLEMS).map((f) => `${f.path} ${f.message}`).join('; ') + (fields.length > MESSAGE_PROBLEMS ? ` (and ${fields.length - MESSAGE_PROBLEMS} more)` : '')
+      ? summarizeProblems(fields)
       : foreign.message ?? 'bad request';
     return bodyOf(code, REASONS[code] ?? 'BadRequest', message, fields.length > 0 ? fields.slice(0, DETAIL_PROBLEMS) : undefined);
   }
