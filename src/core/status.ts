@@ -1,4 +1,4 @@
-import type { Attempt, FailurePolicy, JobRecord, JobStatusValue } from './model.js';
+import type { FailurePolicy, JobRecord, JobStatusValue } from './model.js';
 import { isTerminal } from './model.js';
 
 /** What happens to a job after one of its attempts failed, by the rules of a Kubernetes Job. */
@@ -107,9 +107,5 @@ export function allDone(counts: StatusCounts, total: number): boolean {
   return counts.Succeeded + counts.Failed + counts.Stopped === total;
 }
 
-/** Attempts whose failure counts toward backoffLimit. */
-export function countedFailures(attempts: readonly Attempt[]): number {
-  return attempts.filter((a) => a.replicaStatus === 'Failed' && a.counted !== false).length;
-}
 
 export { isTerminal };
