@@ -1,5 +1,6 @@
 import type { Attempt, JobRecord, JobStatusValue } from './model.js';
 import { isTerminal } from './model.js';
+import { backoffLimitMessage, deadlineMessage, decideAfterFailure, failedMessage, stoppedMessage } from './status.js';
 
 /**
  * What a job's record is on a cluster, decided from what was recorded for the job (launched, stop, outcome)
@@ -124,8 +125,10 @@ export function attemptRecord(pod: ObservedAttempt, context: { stopped: boolean;
   if (pod.disrupted && (pod.phase === 'Failed' || (unfinished && ended))) {
     return { ...attempt, reason: 'Interrupted', replicaStatus: 'Failed', counted: false };
   }
-  // Deleted because the job was stopped: ended by the stop, whatever its container said as it was killed.
-  if (context.stopped && deleted && pod.phase !== 'Succeeded') return { ...attempt, reason: attempt.reason ?? 'Stopped', replicaStatus: 'Stopped' };
+  // Deleted because the job was stopped or ran out of time: ended for that reason, whatever its container said as
+  // it was killed (the exit code stays: it is what the process did with the signal).
+  if (context.stopped && deleted && pod.phase !== 'Succeeded') return { ...attempt, reason: 'Stopped', replicaStatus: 'Stopped' };
+  if (context.deadlineExceeded && deleted && pod.phase !== 'Succeeded') return { ...attempt, reason: 'DeadlineExceeded', replicaStatus: 'Failed' };
   if (unfinished && ended) return { ...attempt, reason: attempt.reason ?? (context.deadlineExceeded ? 'DeadlineExceeded' : 'Deleted'), replicaStatus: 'Failed' };
   return attempt;
 }
@@ -153,7 +156,7 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
   if (intent.outcome) {
     const outcome = intent.outcome;
     const shown = attempts.length > 0 ? attempts : outcome.attempts;
-    return {
+    return inOrder({
       ...base,
       status: outcome.status,
       started: outcome.started,
@@ -162,7 +165,7 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
       message: outcome.message,
       attempts: shown,
       updated: latest(outcome.updated, ...shown.flatMap((a) => [a.created, a.startTime, a.endTime])) ?? outcome.updated,
-    };
+    });
   }
   const record: JobRecord = { ...base, attempts, message: null };
   const started = job?.startTime ?? attempts.find((attempt) => attempt.startTime)?.startTime ?? null;
@@ -188,9 +191,7 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
   } else if (job.failed) {
     status = 'Failed';
     ended = job.failed.at;
-    const last = attempts.at(-1);
-    const lastReason = last?.reason && last.reason !== 'Error' ? `; the last attempt ended with ${last.reason}` : '';
-    record.message = `${job.failed.reason ?? 'Failed'}: ${job.failed.message ?? 'the job failed'}${lastReason}`;
+    record.message = failedJobMessage(base, job.failed, attempts);
   } else if (stoppedAt) {
     const settled = !job.exists || (job.suspended && !live);
     status = settled ? 'Stopped' : 'Stopping';
@@ -208,6 +209,7 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
     const stuck = [...attempts].reverse().find((attempt) => attempt.replicaStatus === 'Pending' && attempt.reason && STUCK_REASONS.has(attempt.reason));
     if (stuck) record.message = `${stuck.reason}: the attempt ${stuck.name} cannot start`;
   }
+  if (status === 'Stopped') record.message = stoppedMessage(attempts);
   record.status = status;
   record.started = started;
   record.ended = ended;
@@ -222,7 +224,59 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
     ...(job?.conditionTimes ?? []),
     ...attempts.flatMap((attempt) => [attempt.created, attempt.startTime, attempt.endTime]),
   ) ?? base.updated;
-  return record;
+  return inOrder(record);
+}
+
+function notBefore<T extends string | null>(time: T, floor: string): T | string {
+  return time !== null && time < floor ? floor : time;
+}
+
+/**
+ * The cluster keeps times in whole seconds, the scheduler in milliseconds: a Job created at 05.651 starts at
+ * 05.000 by the cluster's clock. Times are shown in their order (created ≤ started ≤ ended; an attempt's
+ * created ≤ startTime ≤ endTime, none before the job's creation), as the local runtime shows them: a cluster
+ * time rounded below the time it follows is shown as that time.
+ */
+function inOrder(record: JobRecord): JobRecord {
+  const floor = record.created;
+  let changed = false;
+  const attempts = record.attempts.map((attempt) => {
+    const created = notBefore(attempt.created, floor);
+    const startTime = notBefore(attempt.startTime, created);
+    const endTime = notBefore(attempt.endTime, startTime ?? created);
+    if (created === attempt.created && startTime === attempt.startTime && endTime === attempt.endTime) return attempt;
+    changed = true;
+    return { ...attempt, created, startTime, endTime };
+  });
+  const started = notBefore(record.started, floor);
+  const ended = notBefore(record.ended, started ?? floor);
+  const updated = notBefore(record.updated, ended ?? started ?? floor);
+  if (!changed && started === record.started && ended === record.ended && updated === record.updated) return record;
+  return { ...record, attempts: changed ? attempts : record.attempts, started, ended, updated };
+}
+
+/**
+ * A failed Job's message in the words the local runtime uses for the same failure (status.ts), from the job's own
+ * settings: the job controller's wording and its rule numbers (which count the rules the scheduler adds) are not
+ * shown. A reason the scheduler does not know keeps the controller's message.
+ */
+function failedJobMessage(base: JobRecord, failed: ObservedCondition, attempts: readonly Attempt[]): string {
+  const last = attempts.at(-1);
+  const { spec } = base;
+  switch (failed.reason) {
+    case 'BackoffLimitExceeded':
+      return failedMessage('BackoffLimitExceeded', backoffLimitMessage(spec.backoffLimit), last);
+    case 'DeadlineExceeded':
+      return failedMessage('DeadlineExceeded', deadlineMessage(spec.timeLimitSeconds), last);
+    case 'PodFailurePolicy': {
+      const exitCode = [...attempts].reverse().find((attempt) => attempt.exitCode !== null && attempt.exitCode !== 0)?.exitCode ?? null;
+      const decision = decideAfterFailure(spec.failurePolicy, spec.backoffLimit, 0, exitCode);
+      if (decision.action === 'fail' && decision.reason === 'PodFailurePolicy') return failedMessage('PodFailurePolicy', decision.message, last);
+      return failedMessage('PodFailurePolicy', failed.message ?? 'a failurePolicy rule failed the job', last);
+    }
+    default:
+      return failedMessage(failed.reason ?? 'Failed', failed.message ?? 'the job failed', last);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type ClusterJobInput, observedJobRecord, outcomeOf, type RecordedOutcome } from './cluster-job.js';
 import type { Attempt, JobRecord, JobSpec } from './model.js';
 import { isTerminal } from './model.js';
-import { decideAfterFailure } from './status.js';
+import { deadlineMessage, decideAfterFailure, failedMessage, stoppedMessage } from './status.js';
 
 /**
  * The job lifecycle, decided in one place: `transition(record, event, now, policy)` answers the job's next
@@ -137,7 +137,7 @@ class Step {
     const { job } = this;
     if (job.intent === 'delete') return liveAttempt(job) < 0 ? this.unchanged([{ kind: 'remove' }]) : this.unchanged();
     if (liveAttempt(job) >= 0) return this.unchanged();
-    if (job.intent === 'stop') return this.finish(job, 'Stopped', job.attempts.length === 0 ? 'stopped before it started' : 'stopped');
+    if (job.intent === 'stop') return this.finish(job, 'Stopped', stoppedMessage(job.attempts));
     if (this.deadlinePassed()) return this.deadlineExceeded(job);
     if (job.retryAt !== undefined && this.ms < job.retryAt) return this.unchanged([{ kind: 'wake', at: job.retryAt }]);
     return this.newAttempt(job);
@@ -156,13 +156,14 @@ class Step {
     const ended = (change: Partial<Attempt>) => this.withAttempt({ endTime: this.at, exitCode, ...change });
     if (job.intent === 'delete' || job.intent === 'stop') return this.stopped(ended({ reason: 'Stopped', replicaStatus: 'Stopped' }));
     if (job.ending === 'shutdown' && exitCode !== 0) return this.interrupted(ended({ reason: 'Interrupted', replicaStatus: 'Failed', counted: false }));
-    if (job.ending === 'deadline') return this.deadlineExceeded(ended({ reason: 'DeadlineExceeded', replicaStatus: 'Failed' }));
+    // The attempt the deadline ended is a failed one, as the job controller counts it.
+    if (job.ending === 'deadline') return this.deadlineExceeded({ ...ended({ reason: 'DeadlineExceeded', replicaStatus: 'Failed', counted: true }), failed: job.failed + 1 });
     if (exitCode === 0) return this.finish(ended({ reason: 'Completed', replicaStatus: 'Succeeded' }), 'Succeeded', null);
     const { spec, failed } = job;
     const decision = decideAfterFailure(spec.failurePolicy, spec.backoffLimit, failed, exitCode);
     const record = { ...ended({ reason: reason ?? 'Error', replicaStatus: 'Failed', counted: decision.counted }), failed: failed + (decision.counted ? 1 : 0) };
     if (decision.action === 'fail') {
-      return this.finish(record, 'Failed', message ? `${decision.message}: ${message}` : decision.message, decision.reason);
+      return this.finish(record, 'Failed', failedMessage(decision.reason, decision.message, record.attempts.at(-1), message));
     }
     const retryAt = this.ms + this.policy.retryDelayMs(record.failed);
     return {
@@ -181,7 +182,7 @@ class Step {
     if (!counted) return this.interrupted(record);
     const decision = decideAfterFailure(job.spec.failurePolicy, job.spec.backoffLimit, job.failed, null);
     const failed = job.failed + 1;
-    if (decision.action === 'fail') return this.finish({ ...record, failed }, 'Failed', `${decision.message}: ${INTERRUPTED_MESSAGE}`, decision.reason);
+    if (decision.action === 'fail') return this.finish({ ...record, failed }, 'Failed', failedMessage(decision.reason, decision.message, record.attempts.at(-1), INTERRUPTED_MESSAGE));
     return { record: { ...this.active({ ...record, failed }), message: INTERRUPTED_MESSAGE }, effects: [] };
   }
 
@@ -211,7 +212,7 @@ class Step {
     if (job.intent) return this.unchanged();
     if (liveAttempt(job) < 0) {
       // Answered as stopped: on disk first, or a crash would let it start after all.
-      const result = this.finish(job, 'Stopped', job.attempts.length === 0 ? 'stopped before it started' : 'stopped');
+      const result = this.finish(job, 'Stopped', stoppedMessage(job.attempts));
       return { record: result.record, effects: [{ kind: 'sync' }] };
     }
     return this.endLive({ ...job, intent: 'stop', status: 'Stopping' });
@@ -274,7 +275,7 @@ class Step {
   }
 
   private stopped(record: JobRecord): Transition {
-    const result = this.finish(record, 'Stopped', 'stopped');
+    const result = this.finish(record, 'Stopped', stoppedMessage(record.attempts));
     if (this.job.intent === 'delete') result.effects.push({ kind: 'remove' });
     return result;
   }
@@ -284,12 +285,13 @@ class Step {
   }
 
   private deadlineExceeded(record: JobRecord): Transition {
-    return this.finish(record, 'Failed', `job ran longer than timeLimitSeconds (${record.spec.timeLimitSeconds})`, 'DeadlineExceeded');
+    return this.finish(record, 'Failed', failedMessage('DeadlineExceeded', deadlineMessage(record.spec.timeLimitSeconds), record.attempts.at(-1)));
   }
 
-  private finish(record: JobRecord, status: Final, message: string | null, reason?: string): Transition {
+  /** `message` is the ended job's message (see status.ts); the runtime's note follows it. */
+  private finish(record: JobRecord, status: Final, message: string | null): Transition {
     const note = this.policy.note?.(record.spec);
-    const text = status === 'Succeeded' ? note ?? null : [reason, message, note].filter(Boolean).join(': ') || null;
+    const text = status === 'Succeeded' ? note ?? null : [message, note].filter(Boolean).join(': ') || null;
     return {
       record: {
         ...record,

@@ -1,4 +1,4 @@
-import type { FailurePolicy, JobRecord, JobStatusValue } from './model.js';
+import type { Attempt, FailurePolicy, JobRecord, JobStatusValue } from './model.js';
 import { isTerminal } from './model.js';
 
 /** What happens to a job after one of its attempts failed, by the rules of a Kubernetes Job. */
@@ -28,7 +28,7 @@ export function decideAfterFailure(
       action: 'fail',
       counted: true,
       reason: 'PodFailurePolicy',
-      message: `exit code ${exitCode} matched FailJob rule ${index} of failurePolicy`,
+      message: failJobRuleMessage(exitCode!, index),
     };
   }
   if (rule?.action === 'Ignore') return { action: 'retry', counted: false };
@@ -37,10 +37,46 @@ export function decideAfterFailure(
       action: 'fail',
       counted: true,
       reason: 'BackoffLimitExceeded',
-      message: `job has reached the specified backoff limit (${backoffLimit})`,
+      message: backoffLimitMessage(backoffLimit),
     };
   }
   return { action: 'retry', counted: true };
+}
+
+/*
+ * The messages of a job that ended, worded once for every runtime: a client must not be able to tell the runtime
+ * from the JSON. A failed job's message is `<reason>: <what happened>`, then `; the last attempt ended with <its
+ * reason>` when that reason says more than `Error`, then what the runtime adds (a cause it saw, a note).
+ */
+export const STOPPED_MESSAGE = 'stopped';
+export const STOPPED_BEFORE_START_MESSAGE = 'stopped before it started';
+
+/** A stopped job's message: whether an attempt of it had been created. */
+export function stoppedMessage(attempts: readonly Attempt[]): string {
+  return attempts.length === 0 ? STOPPED_BEFORE_START_MESSAGE : STOPPED_MESSAGE;
+}
+
+export function backoffLimitMessage(backoffLimit: number): string {
+  return `job has reached the specified backoff limit (${backoffLimit})`;
+}
+
+/** `index` counts the rules of the job's own `failurePolicy`, as the user wrote them. */
+export function failJobRuleMessage(exitCode: number, index: number): string {
+  return `exit code ${exitCode} matched FailJob rule ${index} of failurePolicy`;
+}
+
+export function deadlineMessage(timeLimitSeconds: number): string {
+  return `job ran longer than timeLimitSeconds (${timeLimitSeconds})`;
+}
+
+/** Attempt reasons that add nothing to a failed job's message. */
+const PLAIN_REASONS = new Set(['Error', 'Completed']);
+
+/** The message of a failed job (see above); `detail` is what the runtime saw of the cause, if anything. */
+export function failedMessage(reason: string, what: string, lastAttempt: Attempt | undefined, detail?: string | null): string {
+  const last = lastAttempt?.reason;
+  const lastSays = last && !PLAIN_REASONS.has(last) && last !== reason ? `; the last attempt ended with ${last}` : '';
+  return `${reason}: ${what}${lastSays}${detail ? `: ${detail}` : ''}`;
 }
 
 export interface BatchStatusRule {

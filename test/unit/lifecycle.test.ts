@@ -193,6 +193,18 @@ describe('job lifecycle', () => {
       assert.deepEqual(kinds(due.effects), ['signal:SIGTERM', 'wake']);
     });
 
+    it('when the deadline ends a running attempt, the attempt failed and counts, as the job controller counts it', () => {
+      const ending = transition(STATES.running!, { type: 'tick' }, at(100), policy).record;
+      const { record } = transition(ending, { type: 'exited', exitCode: 143 }, at(101), policy);
+      assert.deepEqual([record.status, record.failed, record.message], ['Failed', 1, 'DeadlineExceeded: job ran longer than timeLimitSeconds (100)']);
+      assert.deepEqual([record.attempts[0]!.replicaStatus, record.attempts[0]!.reason, record.attempts[0]!.exitCode], ['Failed', 'DeadlineExceeded', 143]);
+    });
+
+    it('when a failed attempt ended for a reason other than Error, the message names it', () => {
+      const { record } = transition(STATES.running!, { type: 'exited', exitCode: 137, reason: 'OOMKilled' }, at(3), policy);
+      assert.equal(record.message, 'BackoffLimitExceeded: job has reached the specified backoff limit (0); the last attempt ended with OOMKilled');
+    });
+
     it('when the deadline passes while waiting to retry, the job fails with DeadlineExceeded at the tick', () => {
       const { record } = transition(STATES['active, waiting to retry']!, { type: 'tick' }, at(100), policy);
       assert.equal(record.status, 'Failed');
