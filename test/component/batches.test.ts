@@ -110,7 +110,7 @@ describe('batches over the local runtime', function () {
 
   it('when batch defaults and job settings are given, the effective spec follows component < batch < job', async () => {
     const created = await t.request.post('/api/v1/batches').send({
-      defaultRadixJobComponentConfig: { backoffLimit: 3, variables: { LEVEL: 'batch' }, resources: { limits: { memory: '64Mi' } } },
+      defaultRadixJobComponentConfig: { backoffLimit: 3, variables: { LEVEL: 'batch' }, resources: { limits: { memory: '1Gi', cpu: '250m' } } },
       jobScheduleDescriptions: [
         aJob({ exitCodes: [1, 1, 1, 0] }),
         aJob({ exitCodes: [1, 1, 0] }, { backoffLimit: 1 }),
@@ -122,7 +122,8 @@ describe('batches over the local runtime', function () {
     assert.equal(a.podStatuses.length, 4);
     assert.equal(b.status, 'Failed');
     assert.equal(b.podStatuses.length, 2);
-    assert.match(a.message, /resources\.limits\.memory, resources\.requests\.cpu/);
+    // The batch's limits merged with the component's requests (the memory limit is enforced, so not named).
+    assert.match(a.message, /not enforced by the local runtime: resources\.limits\.cpu, resources\.requests\.cpu$/);
   });
 
   it('when the Radix guide example bodies are posted exactly as printed, they are accepted', async () => {

@@ -159,9 +159,9 @@ describe('single jobs over the local runtime', function () {
     await t.request.post(`/api/v1/jobs/${job}/stop`).expect(400);
   });
 
-  it('when the component names resources and node, the job message says the local runtime does not enforce them', async () => {
+  it('when the component names resources and node, the job message says the local runtime does not enforce them (a memory limit it enforces)', async () => {
     const created = await t.request.post('/api/v1/jobs')
-      .send(aJob({}, { resources: { limits: { cpu: '300m' } }, node: { gpu: 'gpu1', gpuCount: '1' } })).expect(200);
+      .send(aJob({}, { resources: { limits: { cpu: '300m', memory: '1Gi' } }, node: { gpu: 'gpu1', gpuCount: '1' } })).expect(200);
     const ended = await waitForJobEnd(t.request, created.body.name);
     assert.equal(ended.status, 'Succeeded');
     assert.match(ended.message ?? '', /not enforced by the local runtime: resources\.limits\.cpu, node\.gpu, node\.gpuCount/);

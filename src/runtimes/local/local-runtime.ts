@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../core/errors.js';
 import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
 import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snapshot } from '../../core/model.js';
+import { quantityValue } from '../../core/quantity.js';
 import type { Logger } from '../../logger.js';
 import type { JobStore } from '../../store/store.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
 import type { JobFiles } from './job-files.js';
+import { MemoryGuard } from './memory-guard.js';
 import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf, signalGroup, startProcess } from './processes.js';
-import { unenforcedNote } from './unenforced.js';
+import { ENFORCED, NONE, unenforcedNote } from './unenforced.js';
 
 export interface LocalRuntimeOptions {
   store: JobStore;
@@ -41,6 +43,8 @@ interface Run {
   tail: Promise<unknown>;
   /** Resolves when the job may be removed (its deletion was asked and nothing of it runs). */
   removable?: () => void;
+  /** The process the memory guard killed for going over `resources.limits.memory`. */
+  overMemory?: ChildProcess;
 }
 
 /**
@@ -50,6 +54,7 @@ interface Run {
  */
 export class LocalRuntime implements Runtime {
   private readonly runs = new Map<string, Run>();
+  private readonly memory = new MemoryGuard();
   private readonly policy: LifecyclePolicy;
   private readonly now: () => Date;
   private events: RuntimeEvents | undefined;
@@ -64,7 +69,7 @@ export class LocalRuntime implements Runtime {
     this.policy = {
       killGraceMs: options.killGraceMs,
       retryDelayMs: (failed) => Math.min(max, options.retryDelayMs * 2 ** Math.max(0, failed - 1)),
-      note: unenforcedNote,
+      note: (spec) => unenforcedNote(spec, MemoryGuard.supported ? ENFORCED : NONE),
       countInterruptions: options.countInterruptions ?? false,
     };
   }
@@ -150,6 +155,7 @@ export class LocalRuntime implements Runtime {
       await Promise.all(live.map((run) => run.tail));
     }
     this.closed = true;
+    this.memory.close();
     for (const run of this.runs.values()) clearTimeout(run.timer);
     this.runs.clear();
     this.options.store.close();
@@ -263,6 +269,7 @@ export class LocalRuntime implements Runtime {
     }
     run.child = child;
     let ended = false;
+    const unwatch = this.guardMemory(run, child);
     child.once('spawn', () => {
       if (!ended) void this.dispatch(run, { type: 'spawned' });
     });
@@ -273,12 +280,26 @@ export class LocalRuntime implements Runtime {
       void this.dispatch(run, { type: 'exited', exitCode: null, reason: 'StartError', message: error.message });
     });
     child.once('exit', (code, signal) => {
+      unwatch();
       if (ended) return;
       ended = true;
       // The leader is gone; end whatever it left in its group, as a container's end would.
       if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
       if (run.child === child) run.child = undefined;
-      void this.dispatch(run, { type: 'exited', exitCode: exitCodeOf(code, signal) });
+      const overMemory = run.overMemory === child;
+      void this.dispatch(run, { type: 'exited', exitCode: exitCodeOf(code, signal), ...(overMemory ? { reason: 'OOMKilled' } : {}) });
+    });
+  }
+
+  /** Kills the attempt when its processes go over the job's memory limit, as the kubelet does. */
+  private guardMemory(run: Run, child: ChildProcess): () => void {
+    const limit = run.job.spec.resources.limits.memory;
+    const bytes = limit === undefined ? undefined : quantityValue(limit);
+    const pid = child.pid;
+    if (!MemoryGuard.supported || bytes === undefined || pid === undefined) return () => {};
+    return this.memory.watch(pid, bytes, () => {
+      run.overMemory = child;
+      signalGroup(pid, 'SIGKILL');
     });
   }
 
