@@ -11,6 +11,19 @@ import { describeApiContract } from '../contract/api-contract.js';
  * The same API scenarios against a real cluster: `KUBECONFIG=... npm run test:cluster`. Jobs go to
  * `JOB_SCHEDULER_NAMESPACE` (default `default`); every batch a test makes is deleted after it.
  */
+/**
+ * The job's program on the cluster: busybox reading the same JSON payload as the local fixture job
+ * (test/fixtures/job.mjs): `exitCodes` (the first is used), `sleepSeconds`, `allocateMiB`. It exits 143 on SIGTERM,
+ * as the fixture job does.
+ */
+const PROGRAM = [
+  'field() { sed -n "s/.*\\"$1\\":\\[\\{0,1\\}\\([0-9]*\\).*/\\1/p" /var/job-payload/payload; }',
+  "trap 'exit 143' TERM",
+  'm=$(field allocateMiB); if [ -n "$m" ]; then head -c "${m}m" /dev/zero | tail > /dev/null; fi',
+  's=$(field sleepSeconds); sleep "${s:-0}" & wait $!',
+  'c=$(field exitCodes); exit "${c:-0}"',
+].join('\n');
+
 if (!process.env.KUBECONFIG) {
   describe('the v1 API contract on a real cluster', () => {
     it('runs only when KUBECONFIG is set');
@@ -20,7 +33,7 @@ if (!process.env.KUBECONFIG) {
     async start() {
       const config = loadConfig({
         env: { JOB_SCHEDULER_RUNTIME: 'kubernetes', JOB_SCHEDULER_NAMESPACE: process.env.JOB_SCHEDULER_NAMESPACE ?? 'default' },
-        componentYaml: JSON.stringify({ name: 'compute', image: 'busybox:1.36', command: ['sh', '-c', 'sleep 120'], payload: { path: '/var/job-payload' } }),
+        componentYaml: JSON.stringify({ name: 'compute', image: 'busybox:1.36', command: ['sh', '-c', PROGRAM], payload: { path: '/var/job-payload' } }),
         componentPath: 'component.yaml',
         apiDocument,
         cpus: 2,
@@ -43,6 +56,9 @@ if (!process.env.KUBECONFIG) {
         },
       };
     },
+    payload: (behaviour) => JSON.stringify({ exitCodes: [behaviour.exitCode], sleepSeconds: behaviour.seconds, allocateMiB: behaviour.allocateMiB }),
+    play: async () => {},
+    deadline: async () => {},
     afterStop: async () => {},
     timeoutMs: 120_000,
   });

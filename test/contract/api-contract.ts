@@ -4,6 +4,7 @@ import path from 'node:path';
 import type supertest from 'supertest';
 import type { JobStatusView } from '../../src/core/view.js';
 import { root, waitFor } from '../component/harness.js';
+import { type Behaviour, describeOutcomes } from './outcomes.js';
 
 export interface ContractService {
   request: supertest.Agent;
@@ -12,7 +13,14 @@ export interface ContractService {
 
 /** What differs between runtimes; the scenarios themselves do not. */
 export interface ContractDriver {
-  start(): Promise<ContractService>;
+  /** A service with the contract's component; `maxRunning` 1 keeps a second job waiting where the runtime caps. */
+  start(options?: { maxRunning?: number }): Promise<ContractService>;
+  /** The payload that makes the job's program behave so (where the program reads it). */
+  payload(behaviour: Behaviour): string;
+  /** Does what the job's surroundings do while it runs (on the fake: the kubelet and the job controller). */
+  play(jobName: string, behaviour: Behaviour): Promise<void>;
+  /** Does what the surroundings do once the job's timeLimitSeconds has passed. */
+  deadline(jobName: string): Promise<void>;
   /** Does what the runtime's surroundings do once a job is stopped (on the fake, play the job controller). */
   afterStop(jobName: string): Promise<void>;
   /** Polling bound for a job to reach a state (a real cluster is slower). */
@@ -25,6 +33,7 @@ const NAME = /^batch-compute-\d{14}-[a-z0-9]{8}-[a-z0-9]{8}$/;
 
 /** The v1 API scenarios that hold on every runtime. Every response is validated against api/openapi.yaml by the app. */
 export function describeApiContract(title: string, driver: ContractDriver): void {
+  describeOutcomes(title, driver);
   describe(`the v1 API contract on ${title}`, function () {
     this.timeout(driver.timeoutMs * 3);
     let s: ContractService;

@@ -1,12 +1,16 @@
 import { describeApiContract } from '../contract/api-contract.js';
 import type { FakeApiServer } from './fake/server.js';
-import { ClusterActor, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import { startFakeApiServer, startKubeTestService } from './harness.js';
+import { JobControllerPlayer } from './job-controller.js';
 
+const TIMEOUT_MS = 10_000;
 let fake: FakeApiServer;
+let cluster: JobControllerPlayer;
 
 describeApiContract('the Kubernetes runtime (fake API server)', {
   async start() {
     fake = await startFakeApiServer();
+    cluster = new JobControllerPlayer(fake, TIMEOUT_MS);
     const service = await startKubeTestService(fake);
     return {
       request: service.request,
@@ -16,9 +20,10 @@ describeApiContract('the Kubernetes runtime (fake API server)', {
       },
     };
   },
-  /** The job controller's part: a suspended Job's pods are ended and the Job marked suspended. */
-  async afterStop(jobName) {
-    if (fake.get('jobs', NAMESPACE, jobName)) await new ClusterActor(fake).suspend(jobName);
-  },
-  timeoutMs: 10_000,
+  /** The payload is only mounted: the player below does what the program would. */
+  payload: (behaviour) => JSON.stringify(behaviour),
+  play: (jobName, behaviour) => cluster.play(jobName, behaviour),
+  deadline: (jobName) => cluster.deadline(jobName),
+  afterStop: (jobName) => cluster.afterStop(jobName),
+  timeoutMs: TIMEOUT_MS,
 });

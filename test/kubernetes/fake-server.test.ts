@@ -193,7 +193,8 @@ describe('the fake Kubernetes API server', () => {
   });
 
   it('when requests of one client overlap, the fake counts the most in flight at once', async () => {
-    fake.slow({ verb: 'create', resource: 'configmaps', delayMs: 20 });
+    // Long enough for the three requests sent at once to be in flight together even on a loaded machine.
+    fake.slow({ verb: 'create', resource: 'configmaps', delayMs: 500 });
     await Promise.all(['a', 'b', 'c'].map((name) => core.createNamespacedConfigMap({ namespace, body: aConfigMap(name) })));
     await core.createNamespacedConfigMap({ namespace, body: aConfigMap('d') });
     assert.equal(fake.maxInFlight({ verb: 'create', resource: 'configmaps' }), 3);
