@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { JobSettings } from './core/model.js';
-import { closestName } from './core/closest.js';
+import { closestName, didYouMean } from './core/closest.js';
 import { ApiError } from './core/errors.js';
 import { componentNameProblem } from './core/naming.js';
 import { checkJobDescription } from './core/validate.js';
@@ -194,7 +194,8 @@ function readComponent(sources: ConfigSources, problems: string[], ignored: stri
   try {
     parsed = parseYaml(sources.componentYaml);
   } catch (error) {
-    problems.push(`${where}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    // The parser's message ends with a code frame (the line and a caret under the fault): keep it.
+    problems.push(`${where}: not valid YAML: ${(error as Error).message.trimEnd()}`);
     return { name: '' };
   }
   const validate = componentValidator(sources.apiDocument);
@@ -229,7 +230,10 @@ function readComponent(sources: ConfigSources, problems: string[], ignored: stri
 function describeSchemaError(error: ErrorObject): string {
   const field = error.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
   if (error.keyword === 'additionalProperties') {
-    return `${field === '(top level)' ? '' : field + '.'}${String(error.params.additionalProperty)} is not a known field`;
+    // Worded as the API words it (src/http/validation-messages.ts), with the close name of that level.
+    const name = String(error.params.additionalProperty);
+    const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+    return `${field === '(top level)' ? '' : field + '.'}${name} is not a known field${didYouMean(name, known)}`;
   }
   if (error.keyword === 'required') return `${field === '(top level)' ? '' : field + '.'}${String(error.params.missingProperty)} is required`;
   return `${field} ${error.message ?? 'is invalid'}`;
@@ -258,7 +262,8 @@ function radixOnlyFields(): string[] {
 function componentValidator(apiDocument: object) {
   const cached = validators.get(apiDocument);
   if (cached) return cached;
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  // verbose: each error carries its schema, whose known fields name the close one of a misspelt field.
+  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
   ajv.addSchema({ ...apiDocument, $id: 'api' });
   // The grant names live in core/trust.ts alone; the file's schema takes them from there.
   const schema = structuredClone(componentSchema());

@@ -58,6 +58,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('when a field is misspelt, it is not a known field, with the close name of its level, as the API says it', () => {
+    assert.deepEqual(problemsOf('name: compute\ncommand: [node]\npaylod: {path: /x}\n'), ['component.yaml: paylod is not a known field (did you mean payload?)']);
+    assert.deepEqual(problemsOf('name: compute\ncommand: [node]\nresources: {limit: {}}\n'), ['component.yaml: resources.limit is not a known field (did you mean limits?)']);
+    assert.deepEqual(problemsOf('name: compute\ncommand: [node]\nsomethingElse: 1\n'), ['component.yaml: somethingElse is not a known field']);
+  });
+
   it('when the schema holds but names or variables are bad, each is named', () => {
     const text = problemsOf('name: Compute_1\ncommand: [node]\nvariables: {JOB_NAME: x, "1BAD": y}\n').join('\n');
     assert.match(text, /name /);
@@ -66,7 +72,8 @@ describe('loadConfig', () => {
   });
 
   it('when the file is not YAML, or the local runtime has no command, says so', () => {
-    assert.match(problemsOf('name: [unclosed').join('\n'), /not valid YAML/);
+    const yaml = problemsOf('name: compute\ncommand: ["node", "job.js"\ntimeLimitSeconds: 3\n').join('\n');
+    assert.match(yaml, /not valid YAML: .* at line 3, column 1:\n\ncommand: \["node", "job\.js"\ntimeLimitSeconds: 3\n\^/, 'the code frame under the message is kept');
     assert.match(problemsOf('name: compute\n').join('\n'), /command is required/);
   });
 
