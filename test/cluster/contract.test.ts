@@ -19,7 +19,8 @@ import { describeApiContract } from '../contract/api-contract.js';
 const PROGRAM = [
   'field() { sed -n "s/.*\\"$1\\":\\[\\{0,1\\}\\([0-9]*\\).*/\\1/p" /var/job-payload/payload; }',
   "trap 'exit 143' TERM",
-  'm=$(field allocateMiB); if [ -n "$m" ]; then head -c "${m}m" /dev/zero | tail > /dev/null; fi',
+  // dd's block is a buffer it fills: resident memory of that size, in the container's main process.
+  'm=$(field allocateMiB); if [ -n "$m" ]; then exec dd if=/dev/zero of=/dev/null bs="${m}M" count=1; fi',
   's=$(field sleepSeconds); sleep "${s:-0}" & wait $!',
   'c=$(field exitCodes); exit "${c:-0}"',
 ].join('\n');
@@ -30,9 +31,13 @@ if (!process.env.KUBECONFIG) {
   });
 } else {
   describeApiContract('a real cluster', {
-    async start() {
+    async start(options = {}) {
       const config = loadConfig({
-        env: { JOB_SCHEDULER_RUNTIME: 'kubernetes', JOB_SCHEDULER_NAMESPACE: process.env.JOB_SCHEDULER_NAMESPACE ?? 'default' },
+        env: {
+          JOB_SCHEDULER_RUNTIME: 'kubernetes',
+          JOB_SCHEDULER_NAMESPACE: process.env.JOB_SCHEDULER_NAMESPACE ?? 'default',
+          ...(options.maxRunning ? { JOB_SCHEDULER_MAX_RUNNING: String(options.maxRunning) } : {}),
+        },
         componentYaml: JSON.stringify({ name: 'compute', image: 'busybox:1.36', command: ['sh', '-c', PROGRAM], payload: { path: '/var/job-payload' } }),
         componentPath: 'component.yaml',
         apiDocument,

@@ -8,10 +8,10 @@ let fake: FakeApiServer;
 let cluster: JobControllerPlayer;
 
 describeApiContract('the Kubernetes runtime (fake API server)', {
-  async start() {
+  async start(options = {}) {
     fake = await startFakeApiServer();
     cluster = new JobControllerPlayer(fake, TIMEOUT_MS);
-    const service = await startKubeTestService(fake);
+    const service = await startKubeTestService(fake, options.maxRunning ? { env: { JOB_SCHEDULER_MAX_RUNNING: String(options.maxRunning) } } : {});
     return {
       request: service.request,
       async close() {
