@@ -1,0 +1,66 @@
+import type { Readable } from 'node:stream';
+import { ApiError } from '../core/errors.js';
+import type { JobRecord, JobSpec } from '../core/model.js';
+import type { Runtime } from '../runtimes/runtime.js';
+import type { StateIndex } from './state-index.js';
+
+/** What `GET /jobs/{jobName}/logs` asks for; every field as the query gave it (validated against the API document). */
+export interface LogQuery {
+  attempt?: number;
+  tail?: number;
+  follow?: boolean;
+  signal: AbortSignal;
+}
+
+/** The effective settings of a job: the component, its batch's defaults and its own description merged (no payload). */
+export interface JobSettingsView {
+  name: string;
+  batchName: string;
+  jobId?: string;
+  settings: JobSpec;
+}
+
+export interface JobOutputOptions {
+  index: StateIndex;
+  runtime: Runtime;
+}
+
+/** What a job produced and was given: its attempts' logs, its payload and its effective settings. */
+export class JobOutput {
+  constructor(private readonly options: JobOutputOptions) {}
+
+  settings(name: string): JobSettingsView {
+    const job = this.job(name);
+    return { name: job.name, batchName: job.batchName, ...(job.jobId === undefined ? {} : { jobId: job.jobId }), settings: job.spec };
+  }
+
+  async payload(name: string): Promise<Buffer> {
+    const payload = await this.options.runtime.readPayload(this.job(name));
+    if (payload === undefined) throw ApiError.notFoundIn(`the payload of job ${name} is no longer kept`);
+    return payload;
+  }
+
+  /** One attempt's log (the latest by default), as far as it is kept. */
+  async log(name: string, query: LogQuery): Promise<Readable> {
+    const job = this.job(name);
+    const count = job.attempts.length;
+    if (count === 0) throw ApiError.notFoundIn(`job ${name} has no log yet: it has not started (status ${job.status}); try again once it runs`);
+    const attempt = query.attempt ?? count - 1;
+    if (attempt >= count) {
+      throw ApiError.notFoundIn(`job ${name} has no attempt ${attempt}: it has ${count} (attempt 0${count > 1 ? ` to ${count - 1}` : ''})`);
+    }
+    const log = await this.options.runtime.readLog(job, { attempt, tail: query.tail, follow: query.follow ?? false, signal: query.signal });
+    if (log) return log;
+    const state = job.attempts[attempt]!;
+    if (state.replicaStatus === 'Pending' || (state.startTime === null && state.endTime === null)) {
+      throw ApiError.notFoundIn(`attempt ${attempt} of job ${name} has no log yet: it has not started; try again once it runs`);
+    }
+    throw ApiError.notFoundIn(`the log of attempt ${attempt} of job ${name} is no longer kept: it went with the attempt's pod (only a stopped job's output is kept after its pod)`);
+  }
+
+  private job(name: string): JobRecord {
+    const found = this.options.index.job(name);
+    if (!found) throw ApiError.notFound('job', name);
+    return found.job;
+  }
+}
