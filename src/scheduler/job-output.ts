@@ -27,7 +27,17 @@ export interface JobOutputOptions {
 
 /** What a job produced and was given: its attempts' logs, its payload and its effective settings. */
 export class JobOutput {
+  /** Readers of logs still open: a shutdown ends them, so that they do not hold it until its deadline. */
+  private readonly readers = new Set<AbortController>();
+  private closed = false;
+
   constructor(private readonly options: JobOutputOptions) {}
+
+  /** Ends every log being read (a followed one ends as if its attempt had), and any asked for from now on at once. */
+  close(): void {
+    this.closed = true;
+    for (const reader of this.readers) reader.abort();
+  }
 
   settings(name: string): JobSettingsView {
     const job = this.job(name);
@@ -49,8 +59,21 @@ export class JobOutput {
     if (attempt >= count) {
       throw ApiError.notFoundIn(`job ${name} has no attempt ${attempt}: it has ${count} (attempt 0${count > 1 ? ` to ${count - 1}` : ''})`);
     }
-    const log = await this.options.runtime.readLog(job, { attempt, tail: query.tail, follow: query.follow ?? false, signal: query.signal });
-    if (log) return log;
+    const reader = new AbortController();
+    const abort = () => reader.abort();
+    query.signal.addEventListener('abort', abort, { once: true });
+    if (this.closed || query.signal.aborted) reader.abort();
+    const log = await this.options.runtime.readLog(job, { attempt, tail: query.tail, follow: query.follow ?? false, signal: reader.signal });
+    const done = () => {
+      this.readers.delete(reader);
+      query.signal.removeEventListener('abort', abort);
+    };
+    if (log) {
+      this.readers.add(reader);
+      log.once('close', done);
+      return log;
+    }
+    done();
     const state = job.attempts[attempt]!;
     if (state.replicaStatus === 'Pending' || (state.startTime === null && state.endTime === null)) {
       throw ApiError.notFoundIn(`attempt ${attempt} of job ${name} has no log yet: it has not started; try again once it runs`);

@@ -191,6 +191,7 @@ export class Scheduler {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.output.close();
     this.queue.close();
     this.history.close();
     await Promise.allSettled(this.deleting.values());

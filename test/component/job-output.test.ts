@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { root, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
+import { aJob, fixtureJob, root, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
+import { ProcessServiceFixture } from './process-service.js';
 
 const chattyJob = path.join(root, 'test/fixtures/chatty-job.mjs');
 const MIB = 1024 * 1024;
@@ -18,7 +19,7 @@ async function startChatty(options: { env?: Record<string, string>; component?: 
 }
 
 /** Reads a followed log as a raw stream: the chunks as they come, and a promise of the whole once the response ends. */
-function follow(t: TestService, jobName: string): { chunks: string[]; ended: Promise<string>; status: Promise<number> } {
+function follow(t: { request: TestService['request'] }, jobName: string): { chunks: string[]; ended: Promise<string>; status: Promise<number> } {
   const { port } = new URL(t.request.get('/').url);
   const chunks: string[] = [];
   let reportStatus: (code: number) => void = () => {};
@@ -173,5 +174,22 @@ describe('a job\'s log, payload and settings through the API (local runtime)', f
       },
     });
     assert.equal(JSON.stringify(settings).includes('ünïcode'), false, 'the payload is not part of the settings');
+  });
+
+  it('when the service is told to stop (SIGTERM) while a log is followed, the stream ends and the service exits 0 without waiting for its deadline', async () => {
+    const fixture = new ProcessServiceFixture('follow-shutdown', { name: 'compute', command: [process.execPath, fixtureJob] });
+    try {
+      const service = await fixture.start({ JOB_SCHEDULER_SHUTDOWN_SECONDS: '20' });
+      const name = (await service.request.post('/api/v1/jobs').send(aJob({ sleepSeconds: 60 })).expect(200)).body.name as string;
+      await waitFor(() => service.request.get(`/api/v1/jobs/${name}/logs`), (r) => r.status === 200 && r.text.includes('sha256'));
+      const followed = follow(service, name);
+      await waitFor(async () => followed.chunks.join(''), (text) => text.includes('sha256'));
+      const exited = new Promise<number | null>((resolve) => service.child.once('exit', (code) => resolve(code)));
+      service.child.kill('SIGTERM');
+      assert.match(await followed.ended, /"sha256"/);
+      assert.equal(await exited, 0, 'exit 1 would mean the shutdown deadline passed');
+    } finally {
+      fixture.cleanUp();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { ApiException, type CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
 import type { JobRecord } from '../../core/model.js';
 import type { Logger } from '../../logger.js';
@@ -8,6 +8,7 @@ import type { LogRequest } from '../runtime.js';
 import { MERGE_PATCH_OPTIONS } from './connections.js';
 import type { JobEntry } from './job-entry.js';
 import { objectLabels } from './labels.js';
+import { Limiter } from './limiter.js';
 import type { ClusterSettings, PayloadRef } from './manifests.js';
 import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 
@@ -18,6 +19,8 @@ const KEPT_LOG_LINES = 5_000;
 /** How long a stop waits for the log it keeps; a stop never fails for it. */
 const KEEP_TIMEOUT_MS = 5_000;
 const KEPT_MARK = `[job-scheduler: earlier output dropped; the last ${KEPT_LOG_BYTES / 1024} KiB were kept when the job was stopped]\n`;
+/** Most logs kept at once: stopping a batch of thousands of running jobs must not open thousands of requests. */
+const KEEP_CONCURRENCY = 16;
 /** The container every job's pod runs (see manifests.ts). */
 const CONTAINER = 'job';
 
@@ -38,6 +41,8 @@ export interface PodLogsContext {
  * read back from the batch's payload Secrets.
  */
 export class PodLogs {
+  private readonly keeping = new Limiter(KEEP_CONCURRENCY);
+
   constructor(private readonly context: PodLogsContext) {}
 
   async read(entry: JobEntry | undefined, job: JobRecord, request: LogRequest): Promise<Readable | undefined> {
@@ -45,7 +50,7 @@ export class PodLogs {
     if (!entry || !pod) return undefined;
     if (this.context.cachedPod(pod)) {
       try {
-        return await this.open(pod, { follow: request.follow, tailLines: request.tail, signal: request.signal });
+        return endOnAbort(await this.open(pod, { follow: request.follow, tailLines: request.tail, signal: request.signal }), request.signal);
       } catch (error) {
         // 400: its container has not started (no log yet); 404: the pod went meanwhile (its kept tail, if any, follows).
         if (statusOf(error) === 400) return undefined;
@@ -64,8 +69,7 @@ export class PodLogs {
     const running = [...entry.attempts.values()].filter((attempt) => attempt.phase === 'Running' && !attempt.terminated && !attempt.goneAt);
     for (const attempt of running) {
       try {
-        const tail = await this.readTail(attempt.name);
-        await this.store(entry, attempt.name, tail);
+        await this.keeping.run(async () => this.store(entry, attempt.name, await this.readTail(attempt.name)));
       } catch (error) {
         this.context.logger.warn('could not keep the log of a stopped job', { jobName: entry.base.name, status: statusOf(error), error: statusOf(error) === undefined ? String(error) : undefined });
       }
@@ -158,6 +162,18 @@ export class PodLogs {
       request.end();
     });
   }
+}
+
+/** The log as it comes, ending cleanly (not cut short with an error) when its reader is ended on purpose. */
+function endOnAbort(response: IncomingMessage, signal: AbortSignal): Readable {
+  const out = new PassThrough();
+  response.on('error', (error) => (signal.aborted ? out.end() : out.destroy(error)));
+  response.on('close', () => {
+    if (!out.writableEnded && !out.destroyed) out.end();
+  });
+  response.pipe(out);
+  out.once('close', () => response.destroy());
+  return out;
 }
 
 /** The ConfigMap keeping a stopped job's log tail (a job name is at most 63 characters; a ConfigMap's name may be longer). */
