@@ -78,7 +78,7 @@ export class JobOutput {
     if (state.replicaStatus === 'Pending' || (state.startTime === null && state.endTime === null)) {
       throw ApiError.notFoundIn(`attempt ${attempt} of job ${name} has no log yet: it has not started; try again once it runs`);
     }
-    throw ApiError.notFoundIn(`the log of attempt ${attempt} of job ${name} is no longer kept: it went with the attempt's pod (only a stopped job's output is kept after its pod)`);
+    throw ApiError.notFoundIn(`the log of attempt ${attempt} of job ${name} is not kept: the attempt wrote none, or it went with the attempt's pod (only a stopped job's output outlives its pod)`);
   }
 
   private job(name: string): JobRecord {
