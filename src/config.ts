@@ -80,6 +80,8 @@ export interface Config {
     killGraceSeconds: number;
     /** First delay before retrying a failed attempt; doubles per retry up to 60 s. */
     retryDelaySeconds: number;
+    /** Bytes of each attempt's log kept (the newest); older output is dropped with a mark. */
+    maxLogBytes: number;
   };
   kubernetes: {
     /** Where Jobs go; unset means the pod's own namespace (in a cluster) or the kubeconfig context's. */
@@ -162,6 +164,7 @@ export function loadConfig(sources: ConfigSources): Config {
       dataDir: env.string('JOB_SCHEDULER_DATA_DIR', '.data'),
       killGraceSeconds: env.number('JOB_SCHEDULER_KILL_GRACE_SECONDS', 10, 0, 3600),
       retryDelaySeconds: env.number('JOB_SCHEDULER_RETRY_DELAY_SECONDS', 1, 0, 3600),
+      maxLogBytes: env.integer('JOB_SCHEDULER_MAX_LOG_BYTES', 10 * 1024 * 1024, 1024, 2 ** 30),
     },
     kubernetes: {
       namespace: sources.env.JOB_SCHEDULER_NAMESPACE || undefined,

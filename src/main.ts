@@ -102,6 +102,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownSeconds * 1000);
     deadline.unref();
+    // Followed logs end now: they would otherwise hold the drain until their jobs end, which the drain waits on.
+    service.scheduler.output.close();
     const drained = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     drained

@@ -154,6 +154,7 @@ function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependen
     ),
     killGraceMs: config.local.killGraceSeconds * 1000,
     retryDelayMs: config.local.retryDelaySeconds * 1000,
+    maxLogBytes: config.local.maxLogBytes,
     countInterruptions: config.component.safeToRestart === false,
     logger,
   });

@@ -52,6 +52,11 @@ export class ApiError extends Error {
     return new ApiError(404, 'NotFound', `${kind} ${name} not found`);
   }
 
+  /** The named thing exists, but what was asked of it does not (yet): the message says which and what to do. */
+  static notFoundIn(message: string): ApiError {
+    return new ApiError(404, 'NotFound', message);
+  }
+
   static badRequest(message: string, fields?: FieldProblem[]): ApiError {
     return new ApiError(400, 'BadRequest', message, fields);
   }

@@ -9,6 +9,7 @@ import { jsonBody } from './body.js';
 import { batchesRouter } from './batches-router.js';
 import { serveApiDocument, swaggerUiRouter } from './docs.js';
 import { errorWriter, notFoundHandler } from './error-writer.js';
+import { jobOutputRouter } from './job-output-router.js';
 import { jobsRouter } from './jobs-router.js';
 import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { requestLog } from './request-log.js';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDependencies): Express {
   );
   app.use('/api', onlyPost(admitSubmissions({ ...deps.admission, trackedJobs: () => deps.scheduler.trackedJobs })));
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
+  app.use('/api/v1/jobs', jobOutputRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
   app.use('/api/v1/notifications', notificationsRouter(deps.deadLetters));
   app.use(notFoundHandler);

@@ -1,6 +1,19 @@
+import type { Readable } from 'node:stream';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
 
 export type { Snapshot };
+
+/** Which output of a job `readLog` is asked for. */
+export interface LogRequest {
+  /** The attempt's index in the job's `attempts` (its `podStatuses`). */
+  attempt: number;
+  /** Only the last this many lines. */
+  tail?: number;
+  /** Keep the stream open and send what the attempt writes until it ends. */
+  follow: boolean;
+  /** Aborted when the reader goes away. */
+  signal: AbortSignal;
+}
 
 export interface RuntimeEvents {
   /** A job's record changed. Calls for one job arrive in the order the changes happened. */
@@ -27,6 +40,13 @@ export interface Runtime {
   stop(job: JobRecord): Promise<void>;
   /** Ends whatever still runs for these jobs and removes the batch with all its records and files. */
   remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
+  /**
+   * The output of one attempt of a job, as far as it is kept: undefined when there is none (not started yet, or
+   * gone). Throws an `ApiError` when the output cannot be read now.
+   */
+  readLog(job: JobRecord, request: LogRequest): Promise<Readable | undefined>;
+  /** The payload the job was given, as its program reads it; undefined when it is not kept. */
+  readPayload(job: JobRecord): Promise<Buffer | undefined>;
   /**
    * Stops reporting and releases resources. Running jobs are left to the next `open`, unless
    * `terminate` asks a runtime whose jobs die with this process (local) to end them first.

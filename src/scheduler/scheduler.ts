@@ -12,6 +12,7 @@ import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { Admission } from './admission.js';
 import { HistoryCleaner } from './history-cleaner.js';
+import { JobOutput } from './job-output.js';
 import { ReadModel } from './read-model.js';
 import { RunQueue } from './run-queue.js';
 import type { BatchEntry } from './state-index.js';
@@ -44,6 +45,8 @@ export interface SchedulerOptions {
  * nothing here and reports every change of a job, which feeds the index, the queue and the listener.
  */
 export class Scheduler {
+  /** Jobs' logs, payloads and effective settings. */
+  readonly output: JobOutput;
   private readonly reads: ReadModel;
   private readonly queue: RunQueue;
   private readonly admission: Admission;
@@ -56,6 +59,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? (() => new Date());
     this.reads = new ReadModel(options.component.batchStatusRules);
+    this.output = new JobOutput({ index: this.reads.index, runtime: options.runtime, componentVariables: options.component.variables });
     const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, safeToRestart: _safe, allowOverrides: _allow, ...settings } = options.component;
     this.queue = new RunQueue({
       maxRunning: options.maxRunning,
@@ -187,6 +191,7 @@ export class Scheduler {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.output.close();
     this.queue.close();
     this.history.close();
     await Promise.allSettled(this.deleting.values());

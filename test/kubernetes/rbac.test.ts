@@ -20,8 +20,16 @@ describe("the chart's Role against what the runtime does", function () {
     const batch = (await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [{ payload: 'a' }, { payload: 'b' }] }).expect(200)).body;
     const [running, waiting] = batch.jobStatuses.map((job: { name: string }) => job.name) as [string, string];
     await waitFor(async () => fake.get('jobs', NAMESPACE, running), Boolean);
-    await actor.running(await actor.startPod(running));
+    const pod = await actor.startPod(running);
+    await actor.running(pod);
+    fake.podLogs.write(NAMESPACE, pod.metadata!.name!, 'working\n');
+    await waitFor(async () => (await t!.request.get(`/api/v1/jobs/${running}`)).body.status, (status) => status === 'Running');
+    await t.request.get(`/api/v1/jobs/${running}/logs`).expect(200);
+    await t.request.get(`/api/v1/jobs/${running}/payload`).expect(200);
     await t.request.post(`/api/v1/batches/${batch.name}/jobs/${running}/stop`).expect(200);
+    await actor.suspend(running);
+    await waitFor(async () => (await t!.request.get(`/api/v1/jobs/${running}`)).body.status, (status) => status === 'Stopped');
+    await t.request.get(`/api/v1/jobs/${running}/logs`).expect(200);
     await t.request.post(`/api/v1/batches/${batch.name}/jobs/${waiting}/stop`).expect(200);
     await t.request.delete(`/api/v1/batches/${batch.name}`).expect(200);
     await t.request.post('/api/v1/jobs').send({ payload: 'c' }).expect(200);

@@ -6,10 +6,11 @@ import { container, envOf, type Manifest, only, podSpec, serviceConfig, validate
 
 /** What the Kubernetes runtime uses, and nothing more (test/kubernetes/rbac.test.ts checks the runtime side). */
 const EXPECTED_RULES: PolicyRule[] = [
-  { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'delete', 'list', 'patch', 'watch'] },
-  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'get'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'list', 'patch', 'watch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
 ];
 
 describe('the Helm chart', function () {

@@ -29,6 +29,8 @@ export interface JobWritesContext {
   cached(name: string): V1Job | undefined;
   /** Decides the job's record again and reports a change. */
   refresh(entry: JobEntry): void;
+  /** Keeps the tail of the job's running pods' logs before a stop ends them; bounded in time, never failing. */
+  keepLog(entry: JobEntry): Promise<void>;
 }
 
 /**
@@ -88,7 +90,7 @@ export class JobWrites {
 
   /** Suspends the Job of a job whose stop is recorded but whose Job runs on (found when the runtime opens). */
   resumeStop(entry: JobEntry): void {
-    void withRetry(this.context.backgroundRetry, () => this.suspend(entry), () => this.context.closed() || entry.batch.removed)
+    void this.context.keepLog(entry).then(() => withRetry(this.context.backgroundRetry, () => this.suspend(entry), () => this.context.closed() || entry.batch.removed))
       .catch((error: unknown) => this.context.logger.error('could not suspend a stopped job', { jobName: entry.base.name, status: statusOf(error) }))
       .finally(() => this.context.refresh(entry));
   }
@@ -109,6 +111,7 @@ export class JobWrites {
     }
     entry.intent.stoppedAt = stoppedAt;
     this.context.refresh(entry);
+    await this.context.keepLog(entry);
     try {
       await withRetry(this.context.requestRetry, () => this.suspend(entry));
     } catch (error) {

@@ -1,10 +1,11 @@
+import type { Readable } from 'node:stream';
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { CLUSTER_POLICY, transition } from '../../core/lifecycle.js';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
 import { isTerminal } from '../../core/model.js';
 import type { Logger } from '../../logger.js';
 import type { Observer } from '../../metrics.js';
-import type { Runtime, RuntimeEvents } from '../runtime.js';
+import type { LogRequest, Runtime, RuntimeEvents } from '../runtime.js';
 import { emptyIntent, fingerprint, readIntents, shardName, shardNumber } from './intent-codec.js';
 import { IntentWriter } from './intent-writer.js';
 import { type BatchEntry, type JobEntry, keyOf, newEntry, shardRefOf } from './job-entry.js';
@@ -16,6 +17,7 @@ import { type ClusterSettings, intentShardObject, ownerReference } from './manif
 import { decodeBatchRecord, waitingRecord } from './record-codec.js';
 import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
+import { PodLogs } from './pod-logs.js';
 import { makePooledApiClient, MERGE_PATCH_OPTIONS, PooledAuthentication } from './connections.js';
 import { Tracker } from './tracker.js';
 
@@ -57,6 +59,7 @@ export class KubernetesRuntime implements Runtime {
   private readonly writer: IntentWriter;
   private readonly writes: JobWrites;
   private readonly batchRecords: BatchRecords;
+  private readonly podLogs: PodLogs;
   private readonly now: () => Date;
   private events: RuntimeEvents | undefined;
   private closed = false;
@@ -87,6 +90,7 @@ export class KubernetesRuntime implements Runtime {
       logger,
     });
     this.batchRecords = new BatchRecords({ coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, write: (call, policy) => this.write(call, policy) });
+    this.podLogs = new PodLogs({ kubeConfig, coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, cachedPod: (name) => this.pods.get(name, namespace) });
     this.writes = new JobWrites({
       batchApi: this.batchApi, settings, limiter: this.limiter, writer: this.writer, logger,
       requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, now: this.now,
@@ -94,6 +98,7 @@ export class KubernetesRuntime implements Runtime {
       closed: () => this.closed,
       cached: (name) => this.jobs.get(name, namespace),
       refresh: (entry) => this.refresh(entry),
+      keepLog: (entry) => this.podLogs.keep(entry),
     });
     const common = { kubeConfig, logger };
     this.records = new Tracker<V1ConfigMap>({
@@ -182,6 +187,15 @@ export class KubernetesRuntime implements Runtime {
     const entry = this.entries.get(job.name);
     if (!entry || entry.batch.removed || entry.intent.outcome) return;
     await this.writes.stop(entry);
+  }
+
+  async readLog(job: JobRecord, request: LogRequest): Promise<Readable | undefined> {
+    return this.podLogs.read(this.entries.get(job.name), job, request);
+  }
+
+  async readPayload(job: JobRecord): Promise<Buffer | undefined> {
+    const entry = this.entries.get(job.name);
+    return entry ? this.podLogs.payload(entry.payload) : undefined;
   }
 
   async remove(batch: BatchRecord): Promise<void> {

@@ -1,12 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { ApiError } from '../../core/errors.js';
 import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
 import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snapshot } from '../../core/model.js';
 import { quantityValue } from '../../core/quantity.js';
 import type { Logger } from '../../logger.js';
 import type { JobStore } from '../../store/store.js';
-import type { Runtime, RuntimeEvents } from '../runtime.js';
+import type { LogRequest, Runtime, RuntimeEvents } from '../runtime.js';
+import { AttemptLogs, DEFAULT_MAX_LOG_BYTES } from './attempt-logs.js';
 import type { JobFiles } from './job-files.js';
 import { MemoryGuard } from './memory-guard.js';
 import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf, signalGroup, startProcess } from './processes.js';
@@ -25,6 +27,8 @@ export interface LocalRuntimeOptions {
   maxRetryDelayMs?: number;
   /** Count an attempt interrupted by the service toward backoffLimit (off by default). */
   countInterruptions?: boolean;
+  /** Bytes of each attempt's log kept (the newest); default 10 MiB. */
+  maxLogBytes?: number;
   logger: Logger;
   now?: () => Date;
 }
@@ -57,6 +61,7 @@ export class LocalRuntime implements Runtime {
   private readonly memory = new MemoryGuard();
   private readonly policy: LifecyclePolicy;
   private readonly now: () => Date;
+  private readonly logs: AttemptLogs;
   private events: RuntimeEvents | undefined;
   private instanceId = '';
   private syncing: Promise<boolean> | undefined;
@@ -65,6 +70,7 @@ export class LocalRuntime implements Runtime {
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.now = options.now ?? (() => new Date());
+    this.logs = new AttemptLogs({ files: options.files, maxBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, logger: options.logger });
     const max = options.maxRetryDelayMs ?? 60_000;
     this.policy = {
       killGraceMs: options.killGraceMs,
@@ -89,6 +95,7 @@ export class LocalRuntime implements Runtime {
     snapshot.batches = snapshot.batches.filter((batch) => !deleting.has(batch.name));
     snapshot.jobs = snapshot.jobs.filter((job) => !deleting.has(job.batchName)).map((job) => {
       if (liveAttempt(job) < 0) return job;
+      this.logs.compact(job.name, liveAttempt(job));
       // Its process ended with the previous instance: an interruption by the service, not the job's failure.
       const { record } = transition(job, { type: 'lost' }, this.now(), this.policy);
       store.saveJob(record);
@@ -112,6 +119,21 @@ export class LocalRuntime implements Runtime {
     if (this.closing) throw ApiError.unavailable('the service is shutting down; stop the job again once it is back');
     const done = await this.dispatch(this.runOf(job), { type: 'stop' });
     if (!done) throw ApiError.unavailable('the stop could not be recorded because the store cannot write now; try again shortly');
+  }
+
+  async readLog(job: JobRecord, request: LogRequest): Promise<Readable | undefined> {
+    const attemptName = job.attempts[request.attempt]?.name;
+    // Live while this runtime runs a process for that very attempt.
+    const isLive = () => {
+      const run = this.runs.get(job.name);
+      return run?.child !== undefined && run.job.attempts[liveAttempt(run.job)]?.name === attemptName;
+    };
+    return this.logs.read(job.name, request, isLive);
+  }
+
+  async readPayload(job: JobRecord): Promise<Buffer | undefined> {
+    const payload = this.options.store.readPayload(job.name);
+    return payload === undefined ? undefined : Buffer.from(payload, 'utf8');
   }
 
   async remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void> {
@@ -156,6 +178,7 @@ export class LocalRuntime implements Runtime {
     }
     this.closed = true;
     this.memory.close();
+    this.logs.close();
     for (const run of this.runs.values()) clearTimeout(run.timer);
     this.runs.clear();
     this.options.store.close();
@@ -268,6 +291,7 @@ export class LocalRuntime implements Runtime {
       if (logFd !== undefined) files.closeLog(logFd);
     }
     run.child = child;
+    this.logs.started(job.name, attempt);
     let ended = false;
     const unwatch = this.guardMemory(run, child);
     child.once('spawn', () => {
@@ -277,6 +301,7 @@ export class LocalRuntime implements Runtime {
       if (ended || child.pid !== undefined) return;
       ended = true;
       run.child = undefined;
+      this.logs.ended(job.name, attempt);
       void this.dispatch(run, { type: 'exited', exitCode: null, reason: 'StartError', message: error.message });
     });
     child.once('exit', (code, signal) => {
@@ -286,6 +311,7 @@ export class LocalRuntime implements Runtime {
       // The leader is gone; end whatever it left in its group, as a container's end would.
       if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
       if (run.child === child) run.child = undefined;
+      this.logs.ended(job.name, attempt);
       const overMemory = run.overMemory === child;
       void this.dispatch(run, { type: 'exited', exitCode: exitCodeOf(code, signal), ...(overMemory ? { reason: 'OOMKilled' } : {}) });
     });

@@ -6,6 +6,7 @@ import { prepareForCreate, quotaCountKeys, RESOURCES, type ResourceInfo, validat
 import { parseFieldSelector, parseSelector, SelectorError } from './selectors.js';
 import { alreadyExists, conflict, invalid, notFound, quotaExceeded, send, sendStatus, statusBody } from './status.js';
 import { Collector } from './collector.js';
+import { FakePodLogs } from './pod-logs.js';
 import { type Change, type Obj, Store } from './store.js';
 import { type SlowRule, Traffic } from './traffic.js';
 import { WatchDelivery } from './watch-delivery.js';
@@ -58,6 +59,8 @@ const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export class FakeApiServer {
   readonly store = new Store();
   private readonly collector = new Collector(this.store);
+  /** What pods' containers print (`pods/log`). */
+  readonly podLogs = new FakePodLogs(this.store);
   readonly requests: RequestLogEntry[] = [];
   private readonly failures: Array<FailureRule & { left: number }> = [];
   private chaosRule: { failureRate: number; maxDelayMs: number; forUser: string } | undefined;
@@ -217,7 +220,7 @@ export class FakeApiServer {
       switch (verb) {
         case 'list': return this.list_(res, route, query);
         case 'watch': return this.watch(req, res, route, query);
-        case 'get': return this.getOne(res, route);
+        case 'get': return route.subresource === 'log' ? this.podLogs.serve(res, route.namespace!, route.name!, query) : this.getOne(res, route);
         case 'create': return this.create(res, route, parsed);
         case 'update': return this.update(res, route, parsed);
         case 'patch': return this.patch(req, res, route, parsed);
@@ -422,7 +425,7 @@ function parseRoute(pathname: string): Route | undefined {
   }
   const info = RESOURCES[rest[0] ?? ''];
   if (!info || info.group !== group) return undefined;
-  if (rest[2] !== undefined && !(rest[2] === 'status' && info.hasStatus)) return undefined;
+  if (rest[2] !== undefined && !(rest[2] === 'status' && info.hasStatus) && !(rest[2] === 'log' && info.kind === 'Pod')) return undefined;
   if (namespace === undefined && rest.length > 1) return undefined;
   return { info, namespace, name: rest[1], subresource: rest[2] };
 }
