@@ -1,0 +1,236 @@
+import type { Requirement } from '../core/labels.js';
+import { selects } from '../core/labels.js';
+import type { JobRecord, JobStatusValue } from '../core/model.js';
+import { type KeySource, Postings, range, union } from './postings.js';
+import type { BatchEntry } from './state-index.js';
+
+/**
+ * A job's key is its batch's ordinal times `STRIDE` plus its position in the batch: keys follow acceptance
+ * order, a batch's jobs are one contiguous range, and no key is stored per job. A batch holds at most
+ * 1,000,000 jobs (the most JOB_SCHEDULER_MAX_BATCH_JOBS allows).
+ */
+export const STRIDE = 2 ** 20;
+
+/** Told of every change of the state index, in order. */
+export interface IndexListener {
+  batchAdded(entry: BatchEntry): void;
+  jobAdded(entry: BatchEntry, position: number, job: JobRecord): void;
+  jobChanged(entry: BatchEntry, position: number, previous: JobRecord, job: JobRecord): void;
+  batchRemoved(entry: BatchEntry): void;
+}
+
+/** What a list of jobs is filtered on; absent fields do not filter. */
+export interface JobFilter {
+  statuses?: ReadonlySet<JobStatusValue>;
+  jobId?: string;
+  selector: readonly Requirement[];
+}
+
+/** What a list of batches is filtered on: the batch's status, batchId and labels, and a jobId one of its jobs has. */
+export interface BatchFilter {
+  statuses?: ReadonlySet<string>;
+  batchId?: string;
+  jobId?: string;
+  selector: readonly Requirement[];
+}
+
+export interface Page<T> {
+  items: T[];
+  /** The key of the last item, when more items may follow. */
+  last?: number;
+}
+
+export interface JobAt {
+  entry: BatchEntry;
+  job: JobRecord;
+  key: number;
+}
+
+/**
+ * Secondary indexes over the state index (status, jobId, label key and key=value, for single jobs and for jobs
+ * of batches; status, batchId and labels for batches), kept current on every change, so that a filtered page
+ * costs what it reads from the narrowest index, not what the filter leaves out.
+ */
+export class ListingIndex implements IndexListener {
+  private readonly jobs = new Postings();
+  private readonly batches = new Postings();
+  private readonly ordinals = new Map<string, number>();
+  private readonly entries = new Map<number, BatchEntry>();
+  private readonly batchStatus = new Map<number, string>();
+  private nextOrdinal = 1;
+
+  constructor(private readonly statusOf: (entry: BatchEntry) => string) {}
+
+  batchAdded(entry: BatchEntry): void {
+    const ordinal = this.nextOrdinal++;
+    this.ordinals.set(entry.batch.name, ordinal);
+    this.entries.set(ordinal, entry);
+    if (entry.batch.type !== 'batch') return;
+    for (const term of batchTerms(entry)) this.batches.add(term, ordinal);
+    this.refreshStatus(entry, ordinal);
+  }
+
+  jobAdded(entry: BatchEntry, position: number, job: JobRecord): void {
+    const ordinal = this.ordinals.get(entry.batch.name)!;
+    const key = ordinal * STRIDE + position;
+    for (const term of jobTerms(entry.batch.type, job)) this.jobs.add(term, key);
+    this.refreshStatus(entry, ordinal);
+  }
+
+  jobChanged(entry: BatchEntry, position: number, previous: JobRecord, job: JobRecord): void {
+    const ordinal = this.ordinals.get(entry.batch.name)!;
+    const key = ordinal * STRIDE + position;
+    const type = entry.batch.type;
+    if (previous.status !== job.status || previous.jobId !== job.jobId || previous.spec.labels !== job.spec.labels) {
+      for (const term of jobTerms(type, previous)) this.jobs.delete(term, key);
+      for (const term of jobTerms(type, job)) this.jobs.add(term, key);
+    }
+    this.refreshStatus(entry, ordinal);
+  }
+
+  batchRemoved(entry: BatchEntry): void {
+    const ordinal = this.ordinals.get(entry.batch.name);
+    if (ordinal === undefined) return;
+    entry.jobs.forEach((job, position) => {
+      for (const term of jobTerms(entry.batch.type, job)) this.jobs.delete(term, ordinal * STRIDE + position);
+    });
+    for (const term of batchTerms(entry)) this.batches.delete(term, ordinal);
+    const status = this.batchStatus.get(ordinal);
+    if (status !== undefined) this.batches.delete(`s\0${status}`, ordinal);
+    this.batchStatus.delete(ordinal);
+    this.ordinals.delete(entry.batch.name);
+    this.entries.delete(ordinal);
+  }
+
+  /** A page of single jobs (`scope` undefined) or of one batch's jobs, after the key `after`. */
+  jobPage(filter: JobFilter, limit: number, after: number, scope?: BatchEntry): Page<JobAt> {
+    const type = scope ? scope.batch.type : 'job';
+    const from = scope ? this.ordinals.get(scope.batch.name)! * STRIDE : 0;
+    const to = scope ? from + scope.jobs.length : Infinity;
+    const sources = positiveTerms(filter).map((terms) => union(this.jobs, terms.map((term) => `${type}\0${term}`)));
+    sources.push(scope ? range(from, to) : union(this.jobs, [`${type}\0all`]));
+    const source = cheapest(sources);
+    return collect(source.after(Math.max(after, from - 1)), limit, (key) => {
+      if (key >= to) return null;
+      const found = this.jobAt(key);
+      return found && matchesJob(found.job, filter) ? found : undefined;
+    });
+  }
+
+  /** A page of batches (of type `batch`) after the ordinal `after`. */
+  batchPage(filter: BatchFilter, limit: number, after: number): Page<BatchEntry> {
+    const sources: KeySource[] = [union(this.batches, ['all'])];
+    if (filter.statuses) sources.push(union(this.batches, [...filter.statuses].map((status) => `s\0${status}`)));
+    if (filter.batchId !== undefined) sources.push(union(this.batches, [`i\0${filter.batchId}`]));
+    for (const terms of positiveTerms({ selector: filter.selector })) sources.push(union(this.batches, terms));
+    const jobIdTerm = filter.jobId === undefined ? undefined : `batch\0i\0${filter.jobId}`;
+    if (jobIdTerm !== undefined) sources.push(this.batchesOfJobs(jobIdTerm));
+    return collect(cheapest(sources).after(after), limit, (ordinal) => {
+      const entry = this.entries.get(ordinal);
+      if (!entry || entry.batch.type !== 'batch') return undefined;
+      if (filter.statuses && !filter.statuses.has(this.batchStatus.get(ordinal) ?? '')) return undefined;
+      if (filter.batchId !== undefined && entry.batch.batchId !== filter.batchId) return undefined;
+      if (!selects(entry.batch.labels, filter.selector)) return undefined;
+      if (jobIdTerm !== undefined && !this.jobs.hasBetween(jobIdTerm, ordinal * STRIDE, (ordinal + 1) * STRIDE)) return undefined;
+      return entry;
+    });
+  }
+
+  /** The key of a job still indexed, to resume a list from it after a restart. */
+  jobKey(entry: BatchEntry, position: number): number | undefined {
+    const ordinal = this.ordinals.get(entry.batch.name);
+    return ordinal === undefined ? undefined : ordinal * STRIDE + position;
+  }
+
+  batchOrdinal(name: string): number | undefined {
+    return this.ordinals.get(name);
+  }
+
+  private jobAt(key: number): JobAt | undefined {
+    const ordinal = Math.floor(key / STRIDE);
+    const entry = this.entries.get(ordinal);
+    const job = entry?.jobs[key - ordinal * STRIDE];
+    return entry && job && { entry, job, key };
+  }
+
+  /** The ordinals of the batches that hold a job with the term, ascending, each once. */
+  private batchesOfJobs(term: string): KeySource {
+    const jobs = this.jobs;
+    return {
+      size: jobs.size(term),
+      *after(after) {
+        let last = after;
+        for (const key of jobs.after(term, (after + 1) * STRIDE - 1)) {
+          const ordinal = Math.floor(key / STRIDE);
+          if (ordinal !== last) yield ordinal;
+          last = ordinal;
+        }
+      },
+    };
+  }
+
+  private refreshStatus(entry: BatchEntry, ordinal: number): void {
+    if (entry.batch.type !== 'batch') return;
+    const status = this.statusOf(entry);
+    const previous = this.batchStatus.get(ordinal);
+    if (previous === status) return;
+    if (previous !== undefined) this.batches.delete(`s\0${previous}`, ordinal);
+    this.batches.add(`s\0${status}`, ordinal);
+    this.batchStatus.set(ordinal, status);
+  }
+}
+
+function jobTerms(type: string, job: JobRecord): string[] {
+  const terms = [`${type}\0s\0${job.status}`];
+  if (type === 'job') terms.push(`${type}\0all`);
+  if (job.jobId !== undefined) terms.push(`${type}\0i\0${job.jobId}`);
+  for (const [key, value] of Object.entries(job.spec.labels ?? {})) terms.push(`${type}\0k\0${key}`, `${type}\0l\0${key}\0${value}`);
+  return terms;
+}
+
+function batchTerms(entry: BatchEntry): string[] {
+  const terms = ['all'];
+  if (entry.batch.batchId !== undefined) terms.push(`i\0${entry.batch.batchId}`);
+  for (const [key, value] of Object.entries(entry.batch.labels ?? {})) terms.push(`k\0${key}`, `l\0${key}\0${value}`);
+  return terms;
+}
+
+/** For each requirement an index can answer, the terms whose union holds every match. */
+function positiveTerms(filter: Pick<JobFilter, 'statuses' | 'jobId' | 'selector'>): string[][] {
+  const terms: string[][] = [];
+  if (filter.statuses) terms.push([...filter.statuses].map((status) => `s\0${status}`));
+  if (filter.jobId !== undefined) terms.push([`i\0${filter.jobId}`]);
+  for (const requirement of filter.selector) {
+    if (requirement.op === 'in') terms.push(requirement.values.map((value) => `l\0${requirement.key}\0${value}`));
+    else if (requirement.op === 'exists') terms.push([`k\0${requirement.key}`]);
+  }
+  return terms;
+}
+
+function matchesJob(job: JobRecord, filter: JobFilter): boolean {
+  if (filter.statuses && !filter.statuses.has(job.status)) return false;
+  if (filter.jobId !== undefined && job.jobId !== filter.jobId) return false;
+  return selects(job.spec.labels, filter.selector);
+}
+
+function cheapest(sources: KeySource[]): KeySource {
+  return sources.reduce((best, source) => (source.size < best.size ? source : best));
+}
+
+/**
+ * Reads keys until `limit` items match, then one more match to know whether another page follows. `pick`
+ * answers the item, undefined to skip the key, or null when no later key can match.
+ */
+function collect<T>(keys: Iterator<number>, limit: number, pick: (key: number) => T | undefined | null): Page<T> {
+  const items: T[] = [];
+  let lastKey = -1;
+  for (let next = keys.next(); !next.done; next = keys.next()) {
+    const item = pick(next.value);
+    if (item === null) break;
+    if (item === undefined) continue;
+    if (items.length === limit) return { items, last: lastKey };
+    items.push(item);
+    lastKey = next.value;
+  }
+  return { items };
+}
