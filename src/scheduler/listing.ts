@@ -1,6 +1,6 @@
 import type { Requirement } from '../core/labels.js';
 import { selects } from '../core/labels.js';
-import type { JobRecord, JobStatusValue } from '../core/model.js';
+import { JOB_STATUSES, type JobRecord, type JobSpec, type JobStatusValue } from '../core/model.js';
 import { type KeySource, Postings, range, union } from './postings.js';
 import type { BatchEntry } from './state-index.js';
 
@@ -52,8 +52,11 @@ export interface JobAt {
  * costs what it reads from the narrowest index, not what the filter leaves out.
  */
 export class ListingIndex implements IndexListener {
-  private readonly jobs = new Postings();
+  /** Single jobs' and batches' jobs apart, so that a list of either never reads the other's. */
+  private readonly jobs = { job: new Postings(), batch: new Postings() };
   private readonly batches = new Postings();
+  /** Jobs of a batch mostly share one spec: its label terms are made once, and the same strings reused. */
+  private readonly labelTerms = new WeakMap<JobSpec, string[]>();
   private readonly ordinals = new Map<string, number>();
   private readonly entries = new Map<number, BatchEntry>();
   private readonly batchStatus = new Map<number, string>();
@@ -73,17 +76,21 @@ export class ListingIndex implements IndexListener {
   jobAdded(entry: BatchEntry, position: number, job: JobRecord): void {
     const ordinal = this.ordinals.get(entry.batch.name)!;
     const key = ordinal * STRIDE + position;
-    for (const term of jobTerms(entry.batch.type, job)) this.jobs.add(term, key);
+    const postings = this.jobs[entry.batch.type];
+    for (const term of this.jobTerms(job, entry.batch.type)) postings.add(term, key);
     this.refreshStatus(entry, ordinal);
   }
 
   jobChanged(entry: BatchEntry, position: number, previous: JobRecord, job: JobRecord): void {
     const ordinal = this.ordinals.get(entry.batch.name)!;
     const key = ordinal * STRIDE + position;
-    const type = entry.batch.type;
-    if (previous.status !== job.status || previous.jobId !== job.jobId || previous.spec.labels !== job.spec.labels) {
-      for (const term of jobTerms(type, previous)) this.jobs.delete(term, key);
-      for (const term of jobTerms(type, job)) this.jobs.add(term, key);
+    const postings = this.jobs[entry.batch.type];
+    if (previous.jobId !== job.jobId || previous.spec.labels !== job.spec.labels) {
+      for (const term of this.jobTerms(previous, entry.batch.type)) postings.delete(term, key);
+      for (const term of this.jobTerms(job, entry.batch.type)) postings.add(term, key);
+    } else if (previous.status !== job.status) {
+      postings.delete(STATUS_TERMS[previous.status], key);
+      postings.add(STATUS_TERMS[job.status], key);
     }
     this.refreshStatus(entry, ordinal);
   }
@@ -91,8 +98,9 @@ export class ListingIndex implements IndexListener {
   batchRemoved(entry: BatchEntry): void {
     const ordinal = this.ordinals.get(entry.batch.name);
     if (ordinal === undefined) return;
+    const postings = this.jobs[entry.batch.type];
     entry.jobs.forEach((job, position) => {
-      for (const term of jobTerms(entry.batch.type, job)) this.jobs.delete(term, ordinal * STRIDE + position);
+      for (const term of this.jobTerms(job, entry.batch.type)) postings.delete(term, ordinal * STRIDE + position);
     });
     for (const term of batchTerms(entry)) this.batches.delete(term, ordinal);
     const status = this.batchStatus.get(ordinal);
@@ -104,11 +112,11 @@ export class ListingIndex implements IndexListener {
 
   /** A page of single jobs (`scope` undefined) or of one batch's jobs, after the key `after`. */
   jobPage(filter: JobFilter, limit: number, after: number, scope?: BatchEntry): Page<JobAt> {
-    const type = scope ? scope.batch.type : 'job';
+    const postings = this.jobs[scope ? scope.batch.type : 'job'];
     const from = scope ? this.ordinals.get(scope.batch.name)! * STRIDE : 0;
     const to = scope ? from + scope.jobs.length : Infinity;
-    const sources = positiveTerms(filter).map((terms) => union(this.jobs, terms.map((term) => `${type}\0${term}`)));
-    sources.push(scope ? range(from, to) : union(this.jobs, [`${type}\0all`]));
+    const sources = positiveTerms(filter).map((terms) => union(postings, terms));
+    sources.push(scope ? range(from, to) : union(postings, [ALL]));
     const source = cheapest(sources);
     return collect(source.after(Math.max(after, from - 1)), limit, (key) => {
       if (key >= to) return null;
@@ -123,7 +131,7 @@ export class ListingIndex implements IndexListener {
     if (filter.statuses) sources.push(union(this.batches, [...filter.statuses].map((status) => `s\0${status}`)));
     if (filter.batchId !== undefined) sources.push(union(this.batches, [`i\0${filter.batchId}`]));
     for (const terms of positiveTerms({ selector: filter.selector })) sources.push(union(this.batches, terms));
-    const jobIdTerm = filter.jobId === undefined ? undefined : `batch\0i\0${filter.jobId}`;
+    const jobIdTerm = filter.jobId === undefined ? undefined : `i\0${filter.jobId}`;
     if (jobIdTerm !== undefined) sources.push(this.batchesOfJobs(jobIdTerm));
     return collect(cheapest(sources).after(after), limit, (ordinal) => {
       const entry = this.entries.get(ordinal);
@@ -131,7 +139,7 @@ export class ListingIndex implements IndexListener {
       if (filter.statuses && !filter.statuses.has(this.batchStatus.get(ordinal) ?? '')) return undefined;
       if (filter.batchId !== undefined && entry.batch.batchId !== filter.batchId) return undefined;
       if (!selects(entry.batch.labels, filter.selector)) return undefined;
-      if (jobIdTerm !== undefined && !this.jobs.hasBetween(jobIdTerm, ordinal * STRIDE, (ordinal + 1) * STRIDE)) return undefined;
+      if (jobIdTerm !== undefined && !this.jobs.batch.hasBetween(jobIdTerm, ordinal * STRIDE, (ordinal + 1) * STRIDE)) return undefined;
       return entry;
     });
   }
@@ -155,7 +163,7 @@ export class ListingIndex implements IndexListener {
 
   /** The ordinals of the batches that hold a job with the term, ascending, each once. */
   private batchesOfJobs(term: string): KeySource {
-    const jobs = this.jobs;
+    const jobs = this.jobs.batch;
     return {
       size: jobs.size(term),
       *after(after) {
@@ -169,6 +177,19 @@ export class ListingIndex implements IndexListener {
     };
   }
 
+  /** The terms a job is indexed under; single jobs are under `ALL` too (they are listed from it). */
+  private *jobTerms(job: JobRecord, type: BatchEntry['batch']['type']): Generator<string> {
+    if (type === 'job') yield ALL;
+    yield STATUS_TERMS[job.status];
+    if (job.jobId !== undefined) yield `i\0${job.jobId}`;
+    let labels = this.labelTerms.get(job.spec);
+    if (!labels) {
+      labels = Object.entries(job.spec.labels ?? {}).flatMap(([key, value]) => [`k\0${key}`, `l\0${key}\0${value}`]);
+      this.labelTerms.set(job.spec, labels);
+    }
+    yield* labels;
+  }
+
   private refreshStatus(entry: BatchEntry, ordinal: number): void {
     if (entry.batch.type !== 'batch') return;
     const status = this.statusOf(entry);
@@ -180,13 +201,8 @@ export class ListingIndex implements IndexListener {
   }
 }
 
-function jobTerms(type: string, job: JobRecord): string[] {
-  const terms = [`${type}\0s\0${job.status}`];
-  if (type === 'job') terms.push(`${type}\0all`);
-  if (job.jobId !== undefined) terms.push(`${type}\0i\0${job.jobId}`);
-  for (const [key, value] of Object.entries(job.spec.labels ?? {})) terms.push(`${type}\0k\0${key}`, `${type}\0l\0${key}\0${value}`);
-  return terms;
-}
+const ALL = 'all';
+const STATUS_TERMS = Object.fromEntries(JOB_STATUSES.map((status) => [status, `s\0${status}`])) as Record<JobStatusValue, string>;
 
 function batchTerms(entry: BatchEntry): string[] {
   const terms = ['all'];
