@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { aJob, type JobState, startTestService, type TestService, waitFor } from './harness.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { aJob, type JobState, root, startTestService, type TestService, waitFor } from './harness.js';
 
 interface Listed { name: string; status: string; labels?: Record<string, string>; jobId?: string; batchId?: string; jobCounts?: Record<string, number> }
 
@@ -257,5 +260,37 @@ describe('a 10,000-job batch followed through its counts only (local runtime)', 
     assert.equal(ended.jobCounts!.Succeeded, 10_000);
     assert.equal('jobStatuses' in ended, false);
     assert.ok(polls > 1);
+  });
+});
+
+describe("the README tour's step: follow a batch's progress", function () {
+  let t: TestService;
+
+  before(async () => {
+    const component = parseYaml(readFileSync(path.join(root, 'examples/compute/component.yaml'), 'utf8')) as Record<string, unknown>;
+    t = await startTestService({ component: { ...component, command: [process.execPath, path.join(root, 'examples/compute/job.js')] } });
+  });
+
+  after(async () => {
+    await t.close();
+  });
+
+  it('when the example batch is sent as the README sends it, the answers are those the README shows', async () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const step = readme.slice(readme.indexOf("Follow a batch's progress."));
+    const body = JSON.parse(/-d '(\{"labels".*\})' \\\n/.exec(step)![1]!) as object;
+    const { name } = (await t.request.post('/api/v1/batches').send(body).expect(200)).body as Listed;
+    const sample = JSON.parse(/```json\n(.*)\n```/.exec(step)![1]!) as object;
+    const early = (await t.request.get(`/api/v1/batches/${name}?jobStatuses=false`).expect(200)).body as object;
+    assert.deepEqual(Object.keys(early), Object.keys(sample));
+    const ended = await waitFor(() => t.request.get(`/api/v1/batches/${name}?jobStatuses=false`).expect(200), (r) => r.body.status === 'Failed');
+    const shown = (line: string) => assert.ok(step.includes(`\n${line}\n`), `the README shows: ${line}`);
+    shown(`${ended.body.status} ${JSON.stringify(ended.body.jobCounts)}`);
+    const failed = (await t.request.get(`/api/v1/batches/${name}?status=Failed,Stopped`).expect(200)).body as { jobStatuses: Array<Listed & { jobId: string; message: string }> };
+    shown(failed.jobStatuses.map((j) => `${j.jobId} ${j.status} ${JSON.stringify(j.labels)}: ${j.message}`).join('\n'));
+    assert.deepEqual((await t.request.get('/api/v1/batches?labelSelector=team%3Dvision&status=Failed').expect(200)).body.map((b: Listed) => b.name), [name]);
+    const page = await t.request.get(`/api/v1/batches/${name}?limit=2`).expect(200);
+    assert.equal(page.body.jobStatuses.length, 2);
+    assert.match(page.headers['x-continue'] as string, /^[A-Za-z0-9_-]+$/);
   });
 });
