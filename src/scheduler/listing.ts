@@ -1,7 +1,7 @@
 import type { Requirement } from '../core/labels.js';
 import { selects } from '../core/labels.js';
 import { JOB_STATUSES, type JobRecord, type JobSpec, type JobStatusValue } from '../core/model.js';
-import { type KeySource, Postings, range, union } from './postings.js';
+import { cheapest, collect, type KeySource, type Page, Postings, range, union } from './postings.js';
 import type { BatchEntry } from './state-index.js';
 
 /**
@@ -32,12 +32,6 @@ export interface BatchFilter {
   batchId?: string;
   jobId?: string;
   selector: readonly Requirement[];
-}
-
-export interface Page<T> {
-  items: T[];
-  /** The key of the last item, when more items may follow. */
-  last?: number;
 }
 
 export interface JobAt {
@@ -227,26 +221,4 @@ function matchesJob(job: JobRecord, filter: JobFilter): boolean {
   if (filter.statuses && !filter.statuses.has(job.status)) return false;
   if (filter.jobId !== undefined && job.jobId !== filter.jobId) return false;
   return selects(job.spec.labels, filter.selector);
-}
-
-function cheapest(sources: KeySource[]): KeySource {
-  return sources.reduce((best, source) => (source.size < best.size ? source : best));
-}
-
-/**
- * Reads keys until `limit` items match, then one more match to know whether another page follows. `pick`
- * answers the item, undefined to skip the key, or null when no later key can match.
- */
-function collect<T>(keys: Iterator<number>, limit: number, pick: (key: number) => T | undefined | null): Page<T> {
-  const items: T[] = [];
-  let lastKey = -1;
-  for (let next = keys.next(); !next.done; next = keys.next()) {
-    const item = pick(next.value);
-    if (item === null) break;
-    if (item === undefined) continue;
-    if (items.length === limit) return { items, last: lastKey };
-    items.push(item);
-    lastKey = next.value;
-  }
-  return { items };
 }

@@ -94,3 +94,31 @@ export function range(from: number, to: number): KeySource {
     },
   };
 }
+
+export interface Page<T> {
+  items: T[];
+  /** The key of the last item, when more items may follow. */
+  last?: number;
+}
+
+export function cheapest(sources: KeySource[]): KeySource {
+  return sources.reduce((best, source) => (source.size < best.size ? source : best));
+}
+
+/**
+ * Reads keys until `limit` items match, then one more match to know whether another page follows. `pick`
+ * answers the item, undefined to skip the key, or null when no later key can match.
+ */
+export function collect<T>(keys: Iterator<number>, limit: number, pick: (key: number) => T | undefined | null): Page<T> {
+  const items: T[] = [];
+  let lastKey = -1;
+  for (let next = keys.next(); !next.done; next = keys.next()) {
+    const item = pick(next.value);
+    if (item === null) break;
+    if (item === undefined) continue;
+    if (items.length === limit) return { items, last: lastKey };
+    items.push(item);
+    lastKey = next.value;
+  }
+  return { items };
+}
