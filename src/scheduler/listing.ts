@@ -138,6 +138,16 @@ export class ListingIndex implements IndexListener {
     });
   }
 
+  /** How many jobs (of single jobs or of batches) the status index holds under a status: what a status filter reads. */
+  indexedJobs(type: BatchEntry['batch']['type'], status: JobStatusValue): number {
+    return this.jobs[type].size(STATUS_TERMS[status]);
+  }
+
+  /** How many batches the index holds under a batch status. */
+  indexedBatches(status: string): number {
+    return this.batches.size(`s\0${status}`);
+  }
+
   /** The key of a job still indexed, to resume a list from it after a restart. */
   jobKey(entry: BatchEntry, position: number): number | undefined {
     const ordinal = this.ordinals.get(entry.batch.name);
