@@ -34,7 +34,7 @@ export function buildBatch(input: BuildBatchInput): NewBatch {
     const key = JSON.stringify(settings);
     let spec = specs.get(key);
     if (!spec) {
-      spec = mergeJobSpec(input.component, description.defaultRadixJobComponentConfig, settings);
+      spec = mergeJobSpec(input.component, description.defaultRadixJobComponentConfig, { labels: description.labels }, settings);
       specs.set(key, spec);
     }
     const record: JobRecord = {
@@ -55,7 +55,11 @@ export function buildBatch(input: BuildBatchInput): NewBatch {
     return { record, payload: payload ?? '' };
   });
   return {
-    batch: { name, type: input.type, created, ...(description.batchId === undefined ? {} : { batchId: description.batchId }) },
+    batch: {
+      name, type: input.type, created,
+      ...(description.batchId === undefined ? {} : { batchId: description.batchId }),
+      ...(description.labels === undefined || Object.keys(description.labels).length === 0 ? {} : { labels: description.labels }),
+    },
     jobs,
   };
 }

@@ -16,6 +16,7 @@ export type Reason =
   | 'InsufficientStorage'
   | 'TooManyRequests'
   | 'Timeout'
+  | 'Expired'
   | 'InternalError';
 
 export interface FieldProblem {
@@ -91,6 +92,11 @@ export class ApiError extends Error {
 
   static conflict(message: string): ApiError {
     return new ApiError(409, 'Conflict', message);
+  }
+
+  /** A continue token that can no longer resume its list (410, as Kubernetes answers). */
+  static expired(message: string): ApiError {
+    return new ApiError(410, 'Expired', message);
   }
 
   static unavailable(message: string): ApiError {

@@ -1,4 +1,8 @@
+import type { Labels } from './labels.js';
 import type { JobSettings, JobSpec } from './model.js';
+
+/** A layer of a job's spec: settings, and labels (a batch's, or the job's own). */
+export type SpecLayer = JobSettings & { labels?: Labels };
 
 /** Radix's default when neither component, batch nor job sets a time limit: 12 hours. */
 export const DEFAULT_TIME_LIMIT_SECONDS = 43200;
@@ -8,11 +12,11 @@ export const DEFAULT_BACKOFF_LIMIT = 0;
 /**
  * The effective spec of a job: the component's settings, overlaid by the batch's
  * `defaultRadixJobComponentConfig`, overlaid by the job's own description.
- * Scalars: the most specific value wins. `resources.limits`, `resources.requests` and
- * `variables`: merged key by key. `node`, `runtime`, `failurePolicy`, `command`, `args`:
+ * Scalars: the most specific value wins. `resources.limits`, `resources.requests`,
+ * `variables` and `labels`: merged key by key. `node`, `runtime`, `failurePolicy`, `command`, `args`:
  * replaced whole.
  */
-export function mergeJobSpec(...layers: Array<JobSettings | undefined>): JobSpec {
+export function mergeJobSpec(...layers: Array<SpecLayer | undefined>): JobSpec {
   const spec: JobSpec = {
     timeLimitSeconds: DEFAULT_TIME_LIMIT_SECONDS,
     backoffLimit: DEFAULT_BACKOFF_LIMIT,
@@ -27,7 +31,7 @@ export function mergeJobSpec(...layers: Array<JobSettings | undefined>): JobSpec
   return spec;
 }
 
-function overlay(spec: JobSpec, layer: JobSettings): void {
+function overlay(spec: JobSpec, layer: SpecLayer): void {
   if (layer.timeLimitSeconds !== undefined) spec.timeLimitSeconds = layer.timeLimitSeconds;
   if (layer.backoffLimit !== undefined) spec.backoffLimit = layer.backoffLimit;
   if (layer.image !== undefined) spec.image = layer.image;
@@ -40,4 +44,5 @@ function overlay(spec: JobSpec, layer: JobSettings): void {
   if (layer.resources?.limits) Object.assign(spec.resources.limits, layer.resources.limits);
   if (layer.resources?.requests) Object.assign(spec.resources.requests, layer.resources.requests);
   if (layer.variables) Object.assign(spec.variables, layer.variables);
+  if (layer.labels && Object.keys(layer.labels).length > 0) spec.labels = { ...spec.labels, ...layer.labels };
 }

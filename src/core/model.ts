@@ -1,3 +1,5 @@
+import type { Labels } from './labels.js';
+
 /**
  * The domain model: what clients send, what the service records, what it answers.
  * Field names follow the Radix job-scheduler v1 API.
@@ -51,10 +53,14 @@ export interface JobSettings {
 export interface JobDescription extends JobSettings {
   jobId?: string;
   payload?: string;
+  /** The job's own labels; in a batch, they overlay the batch's. */
+  labels?: Labels;
 }
 
 export interface BatchDescription {
   batchId?: string;
+  /** The batch's labels; every job of the batch has them too (its own labels win). */
+  labels?: Labels;
   defaultRadixJobComponentConfig?: JobSettings;
   jobScheduleDescriptions: JobDescription[];
 }
@@ -72,6 +78,8 @@ export interface JobSpec {
   variables: Record<string, string>;
   command: string[];
   args: string[];
+  /** The job's labels: its batch's, overlaid by its own; absent when it has none. */
+  labels?: Labels;
 }
 
 export const JOB_STATUSES = ['Waiting', 'Active', 'Running', 'Succeeded', 'Failed', 'Stopping', 'Stopped'] as const;
@@ -133,6 +141,8 @@ export interface BatchRecord {
   name: string;
   type: BatchType;
   batchId?: string;
+  /** The batch's own labels, as submitted. */
+  labels?: Labels;
   created: string;
 }
 

@@ -1,4 +1,5 @@
 import { ApiError, type FieldProblem, summarizeProblems } from './errors.js';
+import { labelProblems, MAX_LABELS, mergeLabels } from './labels.js';
 import type { BatchDescription, JobDescription, JobSettings } from './model.js';
 
 /** The Radix guide promises 1 MB per payload; we honour a full MiB, measured in UTF-8 bytes. */
@@ -27,6 +28,13 @@ export function checkBatchDescription(batch: BatchDescription): BatchDescription
     nulProblems(batch.batchId, 'batchId', problems);
     idProblems(batch.batchId, 'batchId', problems);
   }
+  problems.push(...labelProblems(batch.labels, 'labels'));
+  if (batch.labels) {
+    batch.jobScheduleDescriptions.forEach((job, i) => {
+      const count = job.labels ? Object.keys(mergeLabels(batch.labels, job.labels) ?? {}).length : 0;
+      if (count > MAX_LABELS) problems.push({ path: `jobScheduleDescriptions[${i}].labels`, message: `gives the job ${count} labels with the batch's; at most ${MAX_LABELS} are allowed` });
+    });
+  }
   const jobs = checkAll(batch.jobScheduleDescriptions, 'jobScheduleDescriptions', problems);
   return {
     ...batch,
@@ -51,6 +59,7 @@ function checkAll(jobs: JobDescription[], listPath: string, problems: FieldProbl
   jobs.forEach((job, i) => {
     settingsProblems(job, prefix(i), problems);
     if (job.jobId !== undefined) idProblems(job.jobId, `${prefix(i)}jobId`, problems);
+    problems.push(...labelProblems(job.labels, `${prefix(i)}labels`));
   });
   if (problems.length > 0) throw invalidFields(problems);
   return jobs.map(normalize);

@@ -1,5 +1,6 @@
+import type { Labels } from './labels.js';
 import type { Attempt, BatchRecord, JobRecord, JobStatusValue } from './model.js';
-import type { BatchSummary } from './status.js';
+import type { BatchSummary, StatusCounts } from './status.js';
 
 /** A job's state as the API answers it (Radix `JobStatus`). */
 export interface JobStatusView {
@@ -14,6 +15,8 @@ export interface JobStatusView {
   message?: string;
   failed: number;
   podStatuses: PodStatusView[];
+  /** The job's labels (its batch's and its own); absent when it has none. */
+  labels?: Labels;
 }
 
 export interface PodStatusView {
@@ -41,6 +44,10 @@ export interface BatchStatusView {
   updated: string;
   status: string;
   message?: string;
+  /** The batch's own labels; absent when it has none. */
+  labels?: Labels;
+  /** How many of the batch's jobs are in each status (API reads only). */
+  jobCounts?: StatusCounts;
   jobStatuses?: JobStatusView[];
 }
 
@@ -58,6 +65,7 @@ export function jobStatusView(job: JobRecord, batchType: BatchRecord['type']): J
   if (job.jobId !== undefined) view.jobId = job.jobId;
   if (batchType === 'batch') view.batchName = job.batchName;
   if (job.message) view.message = job.message;
+  if (job.spec.labels) view.labels = job.spec.labels;
   return view;
 }
 
@@ -100,6 +108,7 @@ export function batchStatusView(
     status: summary.status,
   };
   if (batch.batchId !== undefined) view.batchId = batch.batchId;
+  if (batch.labels) view.labels = batch.labels;
   if (jobs) view.jobStatuses = [...jobs];
   return view;
 }

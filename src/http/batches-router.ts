@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { BatchDescription } from '../core/model.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { listParams, setNext } from './list-params.js';
 
 /** `/api/v1/batches`: batches and the jobs in them. */
 export function batchesRouter(scheduler: Scheduler): Router {
@@ -8,14 +9,17 @@ export function batchesRouter(scheduler: Scheduler): Router {
   router.post('/', async (req, res) => {
     res.json(await scheduler.createBatch(req.body as BatchDescription));
   });
-  router.get('/', (_req, res) => {
-    res.json(scheduler.listBatches());
+  router.get('/', (req, res) => {
+    const page = scheduler.listBatchesPage(listParams(req));
+    setNext(res, page.next);
+    res.json(page.items);
   });
   router.post('/stop', async (_req, res) => {
     res.json(await scheduler.stopAllBatches());
   });
   router.get('/:batchName', (req, res) => {
-    const text = scheduler.getBatchJson(req.params.batchName);
+    const { items: text, next } = scheduler.getBatchPage(req.params.batchName, listParams(req));
+    setNext(res, next);
     // With response validation on (tests), the validator must see the object it checks.
     if (req.app.get('validate responses')) res.json(JSON.parse(text));
     else res.type('application/json').send(text);

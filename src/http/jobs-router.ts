@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { JobDescription } from '../core/model.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { listParams, setNext } from './list-params.js';
 
 /** `/api/v1/jobs`: single jobs. */
 export function jobsRouter(scheduler: Scheduler): Router {
@@ -8,8 +9,10 @@ export function jobsRouter(scheduler: Scheduler): Router {
   router.post('/', async (req, res) => {
     res.json(await scheduler.createJob((req.body ?? {}) as JobDescription));
   });
-  router.get('/', (_req, res) => {
-    res.json(scheduler.listJobs());
+  router.get('/', (req, res) => {
+    const page = scheduler.listJobsPage(listParams(req));
+    setNext(res, page.next);
+    res.json(page.items);
   });
   router.post('/stop', async (_req, res) => {
     res.json(await scheduler.stopAllJobs());

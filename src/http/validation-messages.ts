@@ -34,7 +34,9 @@ function describe(problem: ValidatorProblem, req: Request, operation: Operation 
   const message = problem.message ?? 'is invalid';
   const unknownQuery = /^Unknown query parameter '(.*)'$/.exec(message);
   if (unknownQuery) {
-    const known = (operation?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name ?? '');
+    // Parameters shared by several routes are `$ref`s to the document's components.
+    const parameters = (operation?.parameters ?? []).map((p) => (resolve(p as Schema, apiDocument) ?? {}) as { name?: string; in?: string });
+    const known = parameters.filter((p) => p.in === 'query').map((p) => p.name ?? '');
     const takes = known.length > 0 ? `${req.method} ${req.path} takes ${known.join(', ')}` : `${req.method} ${req.path} takes no query parameters`;
     return { path, message: `is not a known query parameter: ${takes}${didYouMean(unknownQuery[1] ?? '', known)}`, unknown: true };
   }

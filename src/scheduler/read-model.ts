@@ -1,7 +1,8 @@
 import { ApiError } from '../core/errors.js';
 import type { BatchRecord, JobRecord, JobStatusValue } from '../core/model.js';
-import type { BatchStatusRule } from '../core/status.js';
+import { type BatchStatusRule, deriveBatchStatus } from '../core/status.js';
 import { type BatchStatusView, batchStatusView, type JobStatusView, jobStatusView } from '../core/view.js';
+import { ListingIndex } from './listing.js';
 import { type BatchEntry, StateIndex } from './state-index.js';
 
 /**
@@ -10,11 +11,14 @@ import { type BatchEntry, StateIndex } from './state-index.js';
  */
 export class ReadModel {
   readonly index: StateIndex;
+  /** Secondary indexes for filtered, paged lists, fed by the state index. */
+  readonly listing: ListingIndex;
   /** Job records are replaced, never changed, on every change: a record's JSON stays valid while it is current. */
   private readonly jsonCache = new WeakMap<JobRecord, string>();
 
   constructor(rules: BatchStatusRule[] | undefined) {
-    this.index = new StateIndex(rules);
+    this.listing = new ListingIndex((entry) => deriveBatchStatus(entry.counts, entry.jobs.length, rules));
+    this.index = new StateIndex(rules, this.listing);
   }
 
   listJobs(): JobStatusView[] {
@@ -33,22 +37,25 @@ export class ReadModel {
 
   listBatches(): BatchStatusView[] {
     const views: BatchStatusView[] = [];
-    for (const entry of this.index.allBatches()) if (entry.batch.type === 'batch') views.push(this.batchView(entry, false));
+    for (const entry of this.index.allBatches()) if (entry.batch.type === 'batch') views.push(this.apiBatchView(entry, false));
     return views;
   }
 
   getBatch(name: string): BatchStatusView {
-    return this.batchView(this.batchEntry(name), true);
+    return this.apiBatchView(this.batchEntry(name), true);
   }
 
   /**
    * The same as `getBatch`, as JSON text: each job's JSON is kept until the job changes, so reading a batch of
-   * 10,000 jobs joins strings instead of serialising every job again.
+   * 10,000 jobs joins strings instead of serialising every job again. `pick` chooses the jobs answered
+   * (undefined: none, and no `jobStatuses`).
    */
-  getBatchJson(name: string): string {
+  getBatchJson(name: string, pick: (entry: BatchEntry) => readonly JobRecord[] | undefined = (entry) => entry.jobs): string {
     const entry = this.batchEntry(name);
-    const head = JSON.stringify(this.batchView(entry, false));
-    const jobs = entry.jobs.map((job) => this.jobJson(job, entry.batch.type));
+    const head = JSON.stringify(this.apiBatchView(entry, false));
+    const picked = pick(entry);
+    if (!picked) return head;
+    const jobs = picked.map((job) => this.jobJson(job, entry.batch.type));
     return `${head.slice(0, -1)},"jobStatuses":[${jobs.join(',')}]}`;
   }
 
@@ -96,6 +103,17 @@ export class ReadModel {
       if (entry.batch.type === type) for (const job of entry.jobs) jobs.push(job);
     }
     return jobs;
+  }
+
+  jobView(job: JobRecord, entry: BatchEntry): JobStatusView {
+    return jobStatusView(job, entry.batch.type);
+  }
+
+  /** A batch as the API's reads answer it: with how many of its jobs are in each status. */
+  apiBatchView(entry: BatchEntry, withJobs: boolean): BatchStatusView {
+    const view = this.batchView(entry, withJobs);
+    view.jobCounts = { ...entry.counts };
+    return view;
   }
 
   batchView(entry: BatchEntry, withJobs: boolean): BatchStatusView {

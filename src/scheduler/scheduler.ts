@@ -13,6 +13,8 @@ import type { Runtime } from '../runtimes/runtime.js';
 import { Admission } from './admission.js';
 import { HistoryCleaner } from './history-cleaner.js';
 import { JobOutput } from './job-output.js';
+import type { ListParams } from './list-query.js';
+import { type Listed, Lister } from './lister.js';
 import { ReadModel } from './read-model.js';
 import { RunQueue } from './run-queue.js';
 import type { BatchEntry } from './state-index.js';
@@ -51,6 +53,7 @@ export class Scheduler {
   private readonly queue: RunQueue;
   private readonly admission: Admission;
   private readonly history: HistoryCleaner;
+  private readonly lister: Lister;
   private readonly deleting = new Map<string, Promise<void>>();
   private readonly now: () => Date;
   private started = false;
@@ -60,6 +63,7 @@ export class Scheduler {
     this.now = options.now ?? (() => new Date());
     this.reads = new ReadModel(options.component.batchStatusRules);
     this.output = new JobOutput({ index: this.reads.index, runtime: options.runtime, componentVariables: options.component.variables });
+    this.lister = new Lister(this.reads, this.reads.listing, options.component.batchStatusRules);
     const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, safeToRestart: _safe, allowOverrides: _allow, ...settings } = options.component;
     this.queue = new RunQueue({
       maxRunning: options.maxRunning,
@@ -116,6 +120,11 @@ export class Scheduler {
     return this.reads.listJobs();
   }
 
+  /** Single jobs, filtered and paged as `params` say (all of them without params). */
+  listJobsPage(params: ListParams): Listed<JobStatusView[]> {
+    return isEmpty(params) ? { items: this.reads.listJobs() } : this.lister.listJobs(params);
+  }
+
   getJob(name: string): JobStatusView {
     return this.reads.getJob(name);
   }
@@ -124,12 +133,22 @@ export class Scheduler {
     return this.reads.listBatches();
   }
 
+  /** Batches, filtered and paged as `params` say (all of them without params). */
+  listBatchesPage(params: ListParams): Listed<BatchStatusView[]> {
+    return isEmpty(params) ? { items: this.reads.listBatches() } : this.lister.listBatches(params);
+  }
+
   getBatch(name: string): BatchStatusView {
     return this.reads.getBatch(name);
   }
 
   getBatchJson(name: string): string {
     return this.reads.getBatchJson(name);
+  }
+
+  /** A batch as JSON text, with its jobs chosen and paged as `params` say (all of them without params). */
+  getBatchPage(name: string, params: ListParams): Listed<string> {
+    return this.lister.batchJson(name, params);
   }
 
   getBatchJob(batchName: string, jobName: string): JobStatusView {
@@ -254,4 +273,8 @@ export class Scheduler {
     }
     await removal;
   }
+}
+
+function isEmpty(params: ListParams): boolean {
+  return Object.values(params).every((value) => value === undefined);
 }

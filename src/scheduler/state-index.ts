@@ -1,5 +1,6 @@
 import type { BatchRecord, JobRecord } from '../core/model.js';
 import { isTerminal } from '../core/model.js';
+import type { IndexListener } from './listing.js';
 import { allDone, type BatchStatusRule, type BatchSummary, deriveBatchStatus, emptyCounts, type StatusCounts } from '../core/status.js';
 
 /** A batch with its jobs in order and running counts of their statuses. */
@@ -19,21 +20,25 @@ export class StateIndex {
   private readonly batches = new Map<string, BatchEntry>();
   private readonly jobs = new Map<string, { entry: BatchEntry; position: number }>();
 
-  constructor(private readonly rules: BatchStatusRule[] = []) {}
+  /** `listener` (the listing's secondary indexes) is told of every change, after it is applied. */
+  constructor(private readonly rules: BatchStatusRule[] = [], private readonly listener?: IndexListener) {}
 
   addBatch(batch: BatchRecord, jobs: JobRecord[]): BatchEntry {
     const entry: BatchEntry = { batch, jobs: [], counts: emptyCounts(), started: null, updated: batch.created };
     this.batches.set(batch.name, entry);
+    this.listener?.batchAdded(entry);
     for (const job of jobs) this.addJob(entry, job);
     return entry;
   }
 
   /** Adds a job to a batch already indexed (used when loading a snapshot). */
   addJob(entry: BatchEntry, job: JobRecord): void {
-    this.jobs.set(job.name, { entry, position: entry.jobs.length });
+    const position = entry.jobs.length;
+    this.jobs.set(job.name, { entry, position });
     entry.jobs.push(job);
     entry.counts[job.status]++;
     this.touch(entry, job);
+    this.listener?.jobAdded(entry, position, job);
   }
 
   /** Applies a changed job record; changes for jobs no longer indexed are dropped. */
@@ -45,12 +50,14 @@ export class StateIndex {
     slot.entry.counts[previous.status]--;
     slot.entry.counts[job.status]++;
     this.touch(slot.entry, job);
+    this.listener?.jobChanged(slot.entry, slot.position, previous, job);
     return previous;
   }
 
   removeBatch(name: string): void {
     const entry = this.batches.get(name);
     if (!entry) return;
+    this.listener?.batchRemoved(entry);
     for (const job of entry.jobs) this.jobs.delete(job.name);
     this.batches.delete(name);
   }

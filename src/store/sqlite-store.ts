@@ -80,7 +80,7 @@ export class SqliteStore implements JobStore {
       throw error;
     }
     this.statements = {
-      insertBatch: this.db.prepare('INSERT INTO batches (name, type, batch_id, created, accepting) VALUES (?, ?, ?, ?, ?)'),
+      insertBatch: this.db.prepare('INSERT INTO batches (name, type, batch_id, created, accepting, labels) VALUES (?, ?, ?, ?, ?, ?)'),
       accepted: this.db.prepare('UPDATE batches SET accepting = 0 WHERE name = ?'),
       insertJob: this.db.prepare('INSERT INTO jobs (name, batch_name, idx, spec, state, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       updateJob: this.db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
@@ -102,14 +102,15 @@ export class SqliteStore implements JobStore {
       this.db.exec('DELETE FROM jobs WHERE batch_name IN (SELECT name FROM batches WHERE accepting = 1)');
       this.db.exec('DELETE FROM batches WHERE accepting = 1');
     });
-    const batchRows = this.db.prepare('SELECT name, type, batch_id, created FROM batches WHERE accepting = 0 ORDER BY seq').all() as Array<{
-      name: string; type: BatchRecord['type']; batch_id: string | null; created: string;
+    const batchRows = this.db.prepare('SELECT name, type, batch_id, created, labels FROM batches WHERE accepting = 0 ORDER BY seq').all() as Array<{
+      name: string; type: BatchRecord['type']; batch_id: string | null; created: string; labels: string | null;
     }>;
     const batches = batchRows.map((row): BatchRecord => ({
       name: row.name,
       type: row.type,
       created: row.created,
       ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
+      ...(row.labels === null ? {} : { labels: JSON.parse(row.labels) as BatchRecord['labels'] }),
     }));
     const jobRows = this.db.prepare(
       'SELECT j.name, j.batch_name, j.idx, j.spec, j.state FROM jobs j JOIN batches b ON b.name = j.batch_name WHERE b.accepting = 0 ORDER BY b.seq, j.idx',
@@ -175,7 +176,7 @@ export class SqliteStore implements JobStore {
     const { batch, jobs } = newBatch;
     const specTexts = new Map<object, string>();
     this.db.transaction(() => {
-      this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 0);
+      this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 0, labelsText(batch));
       this.insertJobs(jobs, specTexts);
     })();
   };
@@ -204,7 +205,7 @@ export class SqliteStore implements JobStore {
         const refusal = this.refusal();
         if (refusal) throw refusal;
         const error = this.transact(() => {
-          if (i === 0) this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 1);
+          if (i === 0) this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 1, labelsText(batch));
           this.insertJobs(chunk, specTexts);
         });
         if (error !== undefined) throw this.refusal() ?? error;
@@ -344,4 +345,8 @@ export class SqliteStore implements JobStore {
 function stateText(job: JobRecord): string {
   const { name: _n, batchName: _b, index: _i, spec: _s, ...state } = job;
   return JSON.stringify(state);
+}
+
+function labelsText(batch: BatchRecord): string | null {
+  return batch.labels === undefined ? null : JSON.stringify(batch.labels);
 }

@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS batches (
   type TEXT NOT NULL,
   batch_id TEXT,
   created TEXT NOT NULL,
-  accepting INTEGER NOT NULL DEFAULT 0
+  accepting INTEGER NOT NULL DEFAULT 0,
+  labels TEXT
 );
 CREATE TABLE IF NOT EXISTS jobs (
   name TEXT PRIMARY KEY,
@@ -24,11 +25,13 @@ CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_name, idx);
 
 /**
  * Brings a store made by an earlier version up to this schema: `batches.accepting` marks a large batch
- * written in several transactions until its last one commits.
+ * written in several transactions until its last one commits; `batches.labels` holds a batch's labels as JSON
+ * (a job's are in its spec).
  */
 export function migrate(db: Database.Database): void {
   const columns = db.prepare('PRAGMA table_info(batches)').all() as Array<{ name: string }>;
   if (!columns.some((column) => column.name === 'accepting')) db.exec('ALTER TABLE batches ADD COLUMN accepting INTEGER NOT NULL DEFAULT 0');
+  if (!columns.some((column) => column.name === 'labels')) db.exec('ALTER TABLE batches ADD COLUMN labels TEXT');
 }
 
 /**

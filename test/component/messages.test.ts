@@ -41,8 +41,10 @@ describe('messages a client can act on', function () {
   });
 
   it('when a query parameter is unknown, says which parameters the route takes', async () => {
-    const none = (await t.request.get('/api/v1/jobs?status=Running').expect(400)).body as Failure;
-    assert.equal(none.message, 'status is not a known query parameter: GET /api/v1/jobs takes no query parameters');
+    const none = (await t.request.get('/api/v1/jobs/batch-compute-20261122101500-k3x9a0bq-p2m7c1ds?status=Running').expect(400)).body as Failure;
+    assert.equal(none.message, 'status is not a known query parameter: GET /api/v1/jobs/batch-compute-20261122101500-k3x9a0bq-p2m7c1ds takes no query parameters');
+    const jobs = (await t.request.get('/api/v1/jobs?statuses=Running').expect(400)).body as Failure;
+    assert.equal(jobs.message, 'statuses is not a known query parameter: GET /api/v1/jobs takes status, jobId, labelSelector, limit, continue (did you mean status?)');
     const some = (await t.request.get('/api/v1/notifications/dead-letters?limt=3').expect(400)).body as Failure;
     assert.equal(some.message, 'limt is not a known query parameter: GET /api/v1/notifications/dead-letters takes limit (did you mean limit?)');
   });
