@@ -2,6 +2,7 @@ import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Job, t
 import { CLUSTER_POLICY, transition } from '../../core/lifecycle.js';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
 import { isTerminal } from '../../core/model.js';
+import { acceptedEntry, type JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
 import type { Observer } from '../../metrics.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
@@ -17,6 +18,7 @@ import { decodeBatchRecord, waitingRecord } from './record-codec.js';
 import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
 import { makePooledApiClient, MERGE_PATCH_OPTIONS, PooledAuthentication } from './connections.js';
+import { clusterTimeline } from './timeline.js';
 import { Tracker } from './tracker.js';
 
 export interface KubernetesRuntimeOptions {
@@ -182,6 +184,11 @@ export class KubernetesRuntime implements Runtime {
     const entry = this.entries.get(job.name);
     if (!entry || entry.batch.removed || entry.intent.outcome) return;
     await this.writes.stop(entry);
+  }
+
+  timeline(job: JobRecord): JobTimeline {
+    const entry = this.entries.get(job.name);
+    return entry ? clusterTimeline(entry) : { entries: [acceptedEntry(job)], dropped: 0, complete: false };
   }
 
   async remove(batch: BatchRecord): Promise<void> {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../core/errors.js';
 import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
 import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snapshot } from '../../core/model.js';
+import type { JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
 import type { JobStore } from '../../store/store.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
@@ -107,6 +108,10 @@ export class LocalRuntime implements Runtime {
     if (this.closing) throw ApiError.unavailable('the service is shutting down; stop the job again once it is back');
     const done = await this.dispatch(this.runOf(job), { type: 'stop' });
     if (!done) throw ApiError.unavailable('the stop could not be recorded because the store cannot write now; try again shortly');
+  }
+
+  timeline(job: JobRecord): JobTimeline {
+    return this.options.store.readTimeline(job);
   }
 
   async remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void> {
