@@ -102,6 +102,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownSeconds * 1000);
     deadline.unref();
+    // Live event streams never end by themselves: they end now, or the server's close would wait for them.
+    service.closeStreams();
     const drained = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     drained

@@ -1,0 +1,154 @@
+import type { ServerResponse } from 'node:http';
+import { ApiError } from '../core/errors.js';
+import type { BatchStatusView, JobStatusView } from '../core/view.js';
+import { deleteEvent, eventId, isInitial, type OutboxEvent, transitionKey, updateEvent } from '../notifications/events.js';
+import type { SchedulerListener } from '../scheduler/scheduler.js';
+import { realTimers, type Timers } from '../store/write-health.js';
+import { EventWindow, type LiveEvent } from './event-window.js';
+import { type EventFilter, SseReader } from './sse-reader.js';
+
+export interface LiveEventsOptions {
+  /** How many of the newest events a reader can resume after (`Last-Event-ID`). */
+  windowEvents: number;
+  /** Most bytes waiting for one reader before it is told to resume and disconnected. */
+  readerBufferBytes: number;
+  /** Between heartbeats on every stream. */
+  heartbeatMs: number;
+  /** Most readers at once. */
+  maxReaders: number;
+  timers?: Timers;
+}
+
+/** Advice to EventSource clients: reconnect after this long. */
+const RETRY_MS = 2000;
+const CLOSE_GRACE_MS = 5000;
+
+/**
+ * The live event stream behind `GET /events`. It listens to the scheduler like the webhook notifier and
+ * makes the same events, with the same ids (a transition's id is a hash of its batch, job and transition
+ * key), whether or not a webhook is configured. The newest events are kept in a bounded window for readers
+ * resuming with `Last-Event-ID`. Each event is serialised once; readers are written once per turn of the
+ * event loop, and a reader that falls behind is cut off (see `SseReader`), so readers never slow the service.
+ */
+export class LiveEvents implements SchedulerListener {
+  private readonly window: EventWindow;
+  private readonly readers = new Set<SseReader>();
+  private readonly dirty = new Set<SseReader>();
+  /** The transition last told per job that has left its initial state. */
+  private readonly told = new Map<string, string>();
+  private readonly timers: Timers;
+  private flushScheduled = false;
+  private heartbeat: unknown;
+  private closed = false;
+
+  constructor(private readonly options: LiveEventsOptions) {
+    this.window = new EventWindow(options.windowEvents);
+    this.timers = options.timers ?? realTimers;
+  }
+
+  get readerCount(): number {
+    return this.readers.size;
+  }
+
+  opened(batches: BatchStatusView[]): void {
+    for (const batch of batches) for (const job of batch.jobStatuses ?? []) if (!isInitial(job)) this.told.set(job.name, transitionKey(job));
+  }
+
+  batchCreated(batch: BatchStatusView): void {
+    const { jobStatuses: jobs, ...status } = batch;
+    // The batch's state without its jobs: a batch of 10,000 jobs would otherwise be megabytes for every reader.
+    this.publish({ id: eventId(batch.name, 'Create'), type: 'Create', batch: batch.name, body: JSON.stringify({ ...status, event: 'Create' }) });
+    for (const job of jobs ?? []) this.jobChanged(batch, job);
+  }
+
+  jobChanged(batch: BatchStatusView, job: JobStatusView): void {
+    const key = transitionKey(job);
+    const told = this.told.get(job.name);
+    if (told === key || (told === undefined && isInitial(job))) return;
+    this.told.set(job.name, key);
+    this.publish(updateEvent(batch, job));
+  }
+
+  batchDeleted(batch: BatchStatusView, jobNames: string[]): void {
+    for (const name of jobNames) this.told.delete(name);
+    this.publish(deleteEvent(batch));
+  }
+
+  /**
+   * Starts a stream on `res`: the events after `lastEventId` when it is in the window, or a `Reset` event
+   * telling the client to read the state again and resume from now; then every new event that matches.
+   */
+  follow(res: ServerResponse, filter: EventFilter, lastEventId: string | undefined): void {
+    if (this.closed) throw ApiError.unavailable('the service is shutting down; reconnect once it is back');
+    if (this.readers.size >= this.options.maxReaders) {
+      throw ApiError.tooManyRequests(`${this.options.maxReaders} readers follow the events already (JOB_SCHEDULER_EVENTS_MAX_READERS); try again later`, 5);
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+      // The stream ends only when it is cut off or the service stops: the connection goes with it.
+      connection: 'close',
+    });
+    const reader = new SseReader(res, filter, {
+      maxBufferBytes: this.options.readerBufferBytes, closeGraceMs: CLOSE_GRACE_MS, timers: this.timers,
+      onGone: (gone) => {
+        this.readers.delete(gone);
+        this.dirty.delete(gone);
+      },
+    }, lastEventId);
+    this.readers.add(reader);
+    reader.writeNow(`retry: ${RETRY_MS}\n\n`);
+    if (lastEventId !== undefined) {
+      const missed = this.window.after(lastEventId);
+      if (missed) {
+        for (const event of missed) if (reader.offer(event)) this.dirty.add(reader);
+      } else {
+        const newest = this.window.newest;
+        const data = {
+          message: 'the events after this Last-Event-ID are no longer kept; read the state again (GET /api/v1/batches/{batchName}) and follow from here',
+          resumeFrom: newest ?? null,
+        };
+        reader.writeNow(`id: ${newest ?? ''}\nevent: Reset\ndata: ${JSON.stringify(data)}\n\n`, newest);
+      }
+    }
+    this.scheduleFlush();
+    this.armHeartbeat();
+  }
+
+  /** Ends every stream at once (service shutdown); can be called twice. */
+  close(): void {
+    this.closed = true;
+    this.timers.clearTimeout(this.heartbeat);
+    for (const reader of [...this.readers]) reader.end();
+  }
+
+  private publish(event: Pick<OutboxEvent, 'id' | 'type' | 'batch' | 'job' | 'body'>): void {
+    const live: LiveEvent = { id: event.id, type: event.type, batch: event.batch, frame: `id: ${event.id}\nevent: ${event.type}\ndata: ${event.body}\n\n` };
+    if (event.job !== undefined) live.job = event.job;
+    this.window.push(live);
+    for (const reader of this.readers) if (reader.offer(live)) this.dirty.add(reader);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.dirty.size === 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const dirty = [...this.dirty];
+      this.dirty.clear();
+      for (const reader of dirty) reader.flush();
+    });
+  }
+
+  private armHeartbeat(): void {
+    if (this.heartbeat !== undefined || this.closed) return;
+    this.heartbeat = this.timers.setTimeout(() => {
+      this.heartbeat = undefined;
+      for (const reader of this.readers) if (reader.heartbeat()) this.dirty.add(reader);
+      this.scheduleFlush();
+      if (this.readers.size > 0) this.armHeartbeat();
+    }, this.options.heartbeatMs);
+  }
+}
