@@ -76,10 +76,8 @@ export interface Config {
   };
   /** The live event stream (`GET /api/v1/events`). */
   events: {
-    /** How many of the newest events a reader can resume after with `Last-Event-ID`. */
+    /** How many of the newest events are kept, for readers resuming with `Last-Event-ID` and readers behind. */
     windowEvents: number;
-    /** Most bytes waiting for one reader before it is told where to resume and disconnected. */
-    readerBufferBytes: number;
     heartbeatSeconds: number;
     maxReaders: number;
   };
@@ -168,8 +166,8 @@ export function loadConfig(sources: ConfigSources): Config {
       deadLetters: env.integer('JOB_SCHEDULER_WEBHOOK_DEAD_LETTERS', 1000, 1, 1_000_000),
     },
     events: {
-      windowEvents: env.integer('JOB_SCHEDULER_EVENTS_WINDOW', 10_000, 10, 1_000_000),
-      readerBufferBytes: env.integer('JOB_SCHEDULER_EVENTS_READER_BUFFER_BYTES', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
+      // Twice the largest batch by default: stopping a whole batch at once does not push its own start out.
+      windowEvents: env.integer('JOB_SCHEDULER_EVENTS_WINDOW', 20_000, 10, 1_000_000),
       heartbeatSeconds: env.number('JOB_SCHEDULER_EVENTS_HEARTBEAT_SECONDS', 15, 0.05, 3600),
       maxReaders: env.integer('JOB_SCHEDULER_EVENTS_MAX_READERS', 1000, 1, 100_000),
     },

@@ -13,13 +13,14 @@ export interface LiveEvent {
 }
 
 /**
- * The newest events, for readers resuming with `Last-Event-ID`: a ring of at most `capacity` events and an
- * index from id to position, so a resume point is found without a scan.
+ * The newest events: a ring of at most `capacity`, numbered by position since the start. Readers keep a
+ * position into it instead of a copy of what they have not been sent, and a reader resuming with
+ * `Last-Event-ID` finds its place through the index from id to position.
  */
 export class EventWindow {
   private readonly ring: Array<LiveEvent | undefined>;
   private readonly positions = new Map<string, number>();
-  /** Position of the next event; the ring holds positions `[next - size, next)`. */
+  /** Position of the next event; the ring holds positions `[head - size, head)`. */
   private next = 0;
   private size = 0;
 
@@ -37,17 +38,28 @@ export class EventWindow {
     this.size = Math.min(this.size + 1, this.capacity);
   }
 
-  /** The newest event's id, if any. */
-  get newest(): string | undefined {
-    return this.size === 0 ? undefined : this.ring[(this.next - 1) % this.capacity]!.id;
+  /** The position the next event will have. */
+  get head(): number {
+    return this.next;
   }
 
-  /** The events after the one with this id, oldest first; undefined when that id is not in the window. */
-  after(id: string): LiveEvent[] | undefined {
-    const position = this.positions.get(id);
-    if (position === undefined) return undefined;
-    const events: LiveEvent[] = [];
-    for (let at = position + 1; at < this.next; at++) events.push(this.ring[at % this.capacity]!);
-    return events;
+  /** The position of the oldest event kept. */
+  get oldest(): number {
+    return this.next - this.size;
+  }
+
+  /** The event at a position, if it is still kept. */
+  at(position: number): LiveEvent | undefined {
+    return position >= this.oldest && position < this.next ? this.ring[position % this.capacity] : undefined;
+  }
+
+  /** The position of the event with this id, if it is still kept. */
+  positionOf(id: string): number | undefined {
+    return this.positions.get(id);
+  }
+
+  /** The newest event's id, if any. */
+  get newest(): string | undefined {
+    return this.at(this.next - 1)?.id;
   }
 }

@@ -8,10 +8,11 @@ import { EventWindow, type LiveEvent } from './event-window.js';
 import { type EventFilter, SseReader } from './sse-reader.js';
 
 export interface LiveEventsOptions {
-  /** How many of the newest events a reader can resume after (`Last-Event-ID`). */
+  /**
+   * How many of the newest events are kept: a reader resumes after any of them (`Last-Event-ID`), and a reader
+   * whose connection takes no more is cut off once it falls three quarters of this behind.
+   */
   windowEvents: number;
-  /** Most bytes waiting for one reader before it is told to resume and disconnected. */
-  readerBufferBytes: number;
   /** Between heartbeats on every stream. */
   heartbeatMs: number;
   /** Most readers at once. */
@@ -21,23 +22,23 @@ export interface LiveEventsOptions {
 
 /** Advice to EventSource clients: reconnect after this long. */
 const RETRY_MS = 2000;
-const CLOSE_GRACE_MS = 5000;
+const CLOSE_GRACE_MS = 30_000;
 
 /**
  * The live event stream behind `GET /events`. It listens to the scheduler like the webhook notifier and
  * makes the same events, with the same ids (a transition's id is a hash of its batch, job and transition
- * key), whether or not a webhook is configured. The newest events are kept in a bounded window for readers
- * resuming with `Last-Event-ID`. Each event is serialised once; readers are written once per turn of the
- * event loop, and a reader that falls behind is cut off (see `SseReader`), so readers never slow the service.
+ * key), whether or not a webhook is configured. The newest events are kept in a bounded window, shared by
+ * every reader and by readers resuming with `Last-Event-ID`. Each event is serialised once; readers are
+ * written once per turn of the event loop, as fast as their connections take it, and a reader that falls
+ * behind is cut off (see `SseReader`), so readers never slow the service.
  */
 export class LiveEvents implements SchedulerListener {
   private readonly window: EventWindow;
   private readonly readers = new Set<SseReader>();
-  private readonly dirty = new Set<SseReader>();
   /** The transition last told per job that has left its initial state. */
   private readonly told = new Map<string, string>();
   private readonly timers: Timers;
-  private flushScheduled = false;
+  private pumpScheduled = false;
   private heartbeat: unknown;
   private closed = false;
 
@@ -90,29 +91,27 @@ export class LiveEvents implements SchedulerListener {
       // The stream ends only when it is cut off or the service stops: the connection goes with it.
       connection: 'close',
     });
+    const known = lastEventId === undefined ? undefined : this.window.positionOf(lastEventId);
     const reader = new SseReader(res, filter, {
-      maxBufferBytes: this.options.readerBufferBytes, closeGraceMs: CLOSE_GRACE_MS, timers: this.timers,
-      onGone: (gone) => {
-        this.readers.delete(gone);
-        this.dirty.delete(gone);
-      },
-    }, lastEventId);
+      window: this.window,
+      from: known === undefined ? this.window.head : known + 1,
+      lastId: known === undefined ? undefined : lastEventId,
+      maxLag: Math.floor((this.window.capacity * 3) / 4),
+      closeGraceMs: CLOSE_GRACE_MS,
+      timers: this.timers,
+      onGone: (gone) => this.readers.delete(gone),
+    });
     this.readers.add(reader);
     reader.writeNow(`retry: ${RETRY_MS}\n\n`);
-    if (lastEventId !== undefined) {
-      const missed = this.window.after(lastEventId);
-      if (missed) {
-        for (const event of missed) if (reader.offer(event)) this.dirty.add(reader);
-      } else {
-        const newest = this.window.newest;
-        const data = {
-          message: 'the events after this Last-Event-ID are no longer kept; read the state again (GET /api/v1/batches/{batchName}) and follow from here',
-          resumeFrom: newest ?? null,
-        };
-        reader.writeNow(`id: ${newest ?? ''}\nevent: Reset\ndata: ${JSON.stringify(data)}\n\n`, newest);
-      }
+    if (lastEventId !== undefined && known === undefined) {
+      const newest = this.window.newest;
+      const data = {
+        message: 'the events after this Last-Event-ID are no longer kept; read the state again (GET /api/v1/batches/{batchName}) and follow from here',
+        resumeFrom: newest ?? null,
+      };
+      reader.writeNow(`id: ${newest ?? ''}\nevent: Reset\ndata: ${JSON.stringify(data)}\n\n`, newest);
     }
-    this.scheduleFlush();
+    reader.pump();
     this.armHeartbeat();
   }
 
@@ -127,18 +126,11 @@ export class LiveEvents implements SchedulerListener {
     const live: LiveEvent = { id: event.id, type: event.type, batch: event.batch, frame: `id: ${event.id}\nevent: ${event.type}\ndata: ${event.body}\n\n` };
     if (event.job !== undefined) live.job = event.job;
     this.window.push(live);
-    for (const reader of this.readers) if (reader.offer(live)) this.dirty.add(reader);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.dirty.size === 0) return;
-    this.flushScheduled = true;
+    if (this.pumpScheduled || this.readers.size === 0) return;
+    this.pumpScheduled = true;
     setImmediate(() => {
-      this.flushScheduled = false;
-      const dirty = [...this.dirty];
-      this.dirty.clear();
-      for (const reader of dirty) reader.flush();
+      this.pumpScheduled = false;
+      for (const reader of [...this.readers]) reader.pump();
     });
   }
 
@@ -146,8 +138,7 @@ export class LiveEvents implements SchedulerListener {
     if (this.heartbeat !== undefined || this.closed) return;
     this.heartbeat = this.timers.setTimeout(() => {
       this.heartbeat = undefined;
-      for (const reader of this.readers) if (reader.heartbeat()) this.dirty.add(reader);
-      this.scheduleFlush();
+      for (const reader of this.readers) reader.heartbeat();
       if (this.readers.size > 0) this.armHeartbeat();
     }, this.options.heartbeatMs);
   }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Timers } from '../store/write-health.js';
-import type { LiveEvent } from './event-window.js';
+import type { EventWindow, LiveEvent } from './event-window.js';
 
 /** What a reader follows: a batch, a job (with the batch it belongs to), or everything. */
 export interface EventFilter {
@@ -9,8 +9,13 @@ export interface EventFilter {
 }
 
 export interface SseReaderOptions {
-  /** Most bytes waiting for this reader (ours and the socket's) before it is cut off. */
-  maxBufferBytes: number;
+  window: EventWindow;
+  /** Where the reader starts in the window. */
+  from: number;
+  /** The id of the last event the client had, if any. */
+  lastId?: string;
+  /** How far behind the newest event (in events) a reader whose connection takes no more may fall before it is cut off. */
+  maxLag: number;
   /** How long a cut-off or closed reader's connection may take to take its last bytes before it is destroyed. */
   closeGraceMs: number;
   timers: Timers;
@@ -18,27 +23,30 @@ export interface SseReaderOptions {
   onGone: (reader: SseReader) => void;
 }
 
+/** Bytes handed to the connection in one write, at most (the socket's own buffer comes on top). */
+const CHUNK_BYTES = 64 * 1024;
+
 /**
- * One client of `GET /events`. Events are queued in memory and written once per turn of the event loop, in
- * one write; when what waits for the client (in our queue and in the socket) would pass the bound, the
- * client is sent a `Resume` event naming the last event it was sent, and disconnected. So a reader that does
- * not read costs a bounded amount of memory and never slows anyone else.
+ * One client of `GET /events`. The reader holds a position into the shared window, not a copy of what it has
+ * not been sent: it writes the events that match its filter as fast as its connection takes them, and waits
+ * for `drain` when the connection is full. So its memory is bounded by one chunk and the socket's buffer. A
+ * reader whose connection takes no more while it falls more than `maxLag` events behind is sent a `Resume`
+ * event naming the last event it was sent (still in the window, so a reconnect misses nothing) and cut off.
  */
 export class SseReader {
-  private queue: string[] = [];
-  private queuedBytes = 0;
-  private queuedLastId: string | undefined;
-  /** The last event handed to the connection: where a cut-off reader resumes. */
+  private position: number;
   private lastId: string | undefined;
+  private blocked = false;
   private gone = false;
 
-  constructor(private readonly res: ServerResponse, private readonly filter: EventFilter, private readonly options: SseReaderOptions, lastId?: string) {
-    this.lastId = lastId;
+  constructor(private readonly res: ServerResponse, private readonly filter: EventFilter, private readonly options: SseReaderOptions) {
+    this.position = options.from;
+    this.lastId = options.lastId;
     res.once('close', () => this.forget());
-  }
-
-  get isGone(): boolean {
-    return this.gone;
+    res.on('drain', () => {
+      this.blocked = false;
+      this.pump();
+    });
   }
 
   matches(event: LiveEvent): boolean {
@@ -48,64 +56,56 @@ export class SseReader {
     return true;
   }
 
-  /** Queues an event (when it matches); answers whether the reader needs a flush. */
-  offer(event: LiveEvent): boolean {
-    if (this.gone || !this.matches(event)) return false;
-    return this.enqueue(event.frame, event.id);
+  /** Writes what the connection takes of the events from the reader's position on; cuts it off when it lags too far. */
+  pump(): void {
+    if (this.gone) return;
+    const { window } = this.options;
+    if (this.blocked || this.position < window.oldest) {
+      if (window.head - this.position > this.options.maxLag || this.position < window.oldest) this.cut();
+      return;
+    }
+    let chunk = '';
+    let last: string | undefined;
+    while (this.position < window.head) {
+      const event = window.at(this.position++)!;
+      if (!this.matches(event)) continue;
+      chunk += event.frame;
+      last = event.id;
+      if (chunk.length >= CHUNK_BYTES) {
+        if (!this.write(chunk, last)) return;
+        chunk = '';
+        last = undefined;
+      }
+    }
+    if (chunk) this.write(chunk, last);
   }
 
   /** A line the client ignores, so that proxies see traffic on an idle stream. */
-  heartbeat(): boolean {
-    return !this.gone && this.enqueue(': heartbeat\n\n');
+  heartbeat(): void {
+    if (!this.gone && !this.blocked) this.write(': heartbeat\n\n');
   }
 
-  /** Writes what is queued, in one write. */
-  flush(): void {
-    if (this.gone || this.queue.length === 0) return;
-    const text = this.queue.length === 1 ? this.queue[0]! : this.queue.join('');
-    this.queue = [];
-    this.queuedBytes = 0;
-    if (this.queuedLastId !== undefined) this.lastId = this.queuedLastId;
-    this.queuedLastId = undefined;
-    this.res.write(text);
-  }
-
-  /** Writes a frame now, ahead of nothing queued (the reader's first lines). */
+  /** Writes a frame at once, ahead of the events (the stream's first lines). */
   writeNow(frame: string, id?: string): void {
-    if (this.gone) return;
-    this.flush();
-    this.res.write(frame);
-    if (id !== undefined) this.lastId = id;
+    if (!this.gone) this.write(frame, id);
   }
 
-  /** Ends the stream (service shutdown): what is queued is written, then the connection closes. */
+  /** Ends the stream (service shutdown): the connection closes once its last bytes are taken. */
   end(): void {
-    if (this.gone) return;
-    this.flush();
-    this.close();
+    if (!this.gone) this.close();
   }
 
-  private enqueue(frame: string, id?: string): boolean {
-    const bytes = Buffer.byteLength(frame);
-    if (this.res.writableLength + this.queuedBytes + bytes > this.options.maxBufferBytes) {
-      this.cut();
-      return false;
-    }
-    this.queue.push(frame);
-    this.queuedBytes += bytes;
-    if (id !== undefined) this.queuedLastId = id;
-    return this.queue.length === 1;
+  private write(text: string, id?: string): boolean {
+    if (id !== undefined) this.lastId = id;
+    const more = this.res.write(text);
+    if (!more) this.blocked = true;
+    return more;
   }
 
-  /** The reader fell behind: what is queued is dropped, and it is told where to resume. */
   private cut(): void {
-    this.queue = [];
-    this.queuedBytes = 0;
-    this.queuedLastId = undefined;
-    const resumeFrom = this.lastId ?? null;
     const data = {
       message: 'this reader fell behind and was disconnected; reconnect with Last-Event-ID set to resumeFrom to receive every later event',
-      resumeFrom,
+      resumeFrom: this.lastId ?? null,
     };
     this.res.write(`event: Resume\ndata: ${JSON.stringify(data)}\n\n`);
     this.close();
@@ -125,7 +125,6 @@ export class SseReader {
   private forget(): void {
     if (this.gone) return;
     this.gone = true;
-    this.queue = [];
     this.options.onGone(this);
   }
 }
