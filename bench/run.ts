@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { fakeKubernetesBatch } from './kubernetes.js';
+import { run as sseFanout } from './sse-fanout.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
@@ -164,6 +165,7 @@ await acceptAndReads();
 await localThroughput();
 await kubernetes();
 await memory();
+rows.push(...(await sseFanout({ quick: values.quick })));
 
 const header = ['scenario', 'measure', 'ours: median (min-max)', 'baseline(s), same run', 'ratio', 'target', 'met'];
 const lines = rows.map((r) => [r.scenario, r.measure, r.ours, r.baseline, r.ratio, r.target, r.met === null ? '-' : r.met ? 'yes' : 'NO']);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { aJob, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
+import { aJob, fixtureJob, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
+import { ProcessServiceFixture } from './process-service.js';
 import { baseUrlOf, SseClient, type SseEvent } from './sse-client.js';
 import { type Receiver, startReceiver } from './webhook-receiver.js';
 
@@ -158,5 +159,23 @@ describe('live events (GET /api/v1/events)', function () {
     await stream.whenEnded();
     await waitForJobEnd(service.request, (await service.request.post('/api/v1/jobs').send(aJob()).expect(200)).body.name);
     await service.request.get('/api/v1/events').expect(503);
+  });
+
+  it('when the service gets SIGTERM with readers connected, their streams end and it exits 0 before its shutdown deadline', async () => {
+    const fixture = new ProcessServiceFixture('events-shutdown', { name: 'compute', command: [process.execPath, fixtureJob] });
+    try {
+      const running = await fixture.start();
+      const stream = await SseClient.open(`http://127.0.0.1:${running.port}`, '/api/v1/events');
+      streams.push(stream);
+      const job = await running.request.post('/api/v1/jobs').send(aJob()).expect(200);
+      await stream.waitFor((events) => lastStatus(events, job.body.name) === 'Succeeded');
+      const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
+      running.child.kill('SIGTERM');
+      await stream.whenEnded();
+      // The deadline (25 s by default) exits with 1: 0 means the streams did not hold the shutdown.
+      assert.equal(await exited, 0);
+    } finally {
+      fixture.cleanUp();
+    }
   });
 });
