@@ -23,6 +23,8 @@ interface Pending {
   /** The key last committed for the job (read once per transaction), against which a rollback is recognised. */
   base: string | undefined;
   transitions: RecordedTransition[];
+  /** Transitions noted and left out before they could be written (a long fault of the store): they still count. */
+  skipped: number;
 }
 
 /**
@@ -39,7 +41,7 @@ export class TimelineTable {
     this.statements = {
       latestKey: db.prepare('SELECT key FROM job_timeline WHERE job_name = ? ORDER BY n DESC LIMIT 1').pluck(),
       insert: db.prepare(`INSERT INTO job_timeline (job_name, batch_name, n, key, entry)
-        SELECT @job, @batch, coalesce(max(n), 0) + 1, @key, @entry FROM job_timeline WHERE job_name = @job`),
+        SELECT @job, @batch, coalesce(max(n), 0) + 1 + @skip, @key, @entry FROM job_timeline WHERE job_name = @job`),
       trim: db.prepare('DELETE FROM job_timeline WHERE job_name = @job AND n <= (SELECT max(n) FROM job_timeline WHERE job_name = @job) - @max'),
       read: db.prepare('SELECT n, key, entry FROM job_timeline WHERE job_name = ? ORDER BY n'),
       deleteBatch: db.prepare('DELETE FROM job_timeline WHERE batch_name = ?'),
@@ -56,7 +58,7 @@ export class TimelineTable {
     const transition = transitionOf(job);
     let pending = this.pending.get(job.name);
     if (!pending) {
-      pending = { batchName: job.batchName, base: this.statements.latestKey.get(job.name) as string | undefined, transitions: [] };
+      pending = { batchName: job.batchName, base: this.latestKey(job.name), transitions: [], skipped: 0 };
       this.pending.set(job.name, pending);
     }
     if (transition.key === pending.base) {
@@ -64,16 +66,24 @@ export class TimelineTable {
       return;
     }
     const earlier = pending.transitions.findIndex((noted) => noted.key === transition.key);
-    if (earlier >= 0) pending.transitions.length = earlier + 1;
-    else pending.transitions.push(transition);
+    if (earlier >= 0) {
+      pending.transitions.length = earlier + 1;
+      return;
+    }
+    pending.transitions.push(transition);
+    // While the store cannot write, a job retried again and again must not grow this without bound either.
+    if (pending.transitions.length > this.maxEntries) {
+      pending.transitions.shift();
+      pending.skipped++;
+    }
   }
 
   /** Writes what was noted; called by the store inside its transaction. */
   write(): void {
-    for (const [job, { batchName, transitions }] of this.pending) {
+    for (const [job, { batchName, transitions, skipped }] of this.pending) {
       if (transitions.length === 0) continue;
-      for (const { key, ...entry } of transitions) {
-        this.statements.insert.run({ job, batch: batchName, key, entry: JSON.stringify(entry) });
+      for (const [i, { key, ...entry }] of transitions.entries()) {
+        this.statements.insert.run({ job, batch: batchName, key, entry: JSON.stringify(entry), skip: i === 0 ? skipped : 0 });
       }
       this.statements.trim.run({ job, max: this.maxEntries });
     }
@@ -89,6 +99,15 @@ export class TimelineTable {
     this.statements.deleteBatch.run(batchName);
   }
 
+  /** The job's latest committed key; a read that fails (the store closed or gone) only loses the rollback check. */
+  private latestKey(jobName: string): string | undefined {
+    try {
+      return this.statements.latestKey.get(jobName) as string | undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The job's timeline: what is committed, then what is noted for the next transaction (the record shows it already). */
   read(job: Pick<JobRecord, 'name' | 'created'>): JobTimeline {
     const rows = this.statements.read.all(job.name) as Array<{ n: number; key: string; entry: string }>;
@@ -96,7 +115,7 @@ export class TimelineTable {
     const pending = this.pending.get(job.name);
     const transitions = pending && pending.transitions.length > 0 ? [...kept, ...pending.transitions] : kept;
     const excess = Math.max(0, transitions.length - this.maxEntries);
-    const dropped = (rows.length > 0 ? rows[0]!.n - 1 : 0) + excess;
+    const dropped = (rows.length > 0 ? rows[0]!.n - 1 : 0) + (pending?.skipped ?? 0) + excess;
     return { entries: [acceptedEntry(job), ...transitions.slice(excess)], dropped, complete: true };
   }
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { JobRecord } from '../../src/core/model.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { aJob, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
 
 interface Entry { time: string; status: string; reason: string | null; message: string | null; attempt: number | null; eventId?: string }
@@ -107,5 +111,50 @@ describe('job timeline (local runtime)', function () {
       db.close();
     }
     service = await startTestService({ dataDir });
+  });
+});
+
+describe('job timeline in the SQLite store', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const created = '2026-01-01T00:00:00.000Z';
+  const waiting: JobRecord = {
+    name: 'batch-compute-20260101000000-aaaaaaaa-bbbbbbbb', batchName: 'batch-compute-20260101000000-aaaaaaaa', index: 0, status: 'Waiting',
+    created, started: null, ended: null, updated: created, message: null, failed: 0, attempts: [],
+    spec: { timeLimitSeconds: 60, backoffLimit: 0, resources: { limits: {}, requests: {} }, variables: {}, command: ['true'], args: [] },
+  };
+  const attempt = (n: number, replicaStatus: string) => ({ name: `a${n}`, created, startTime: null, endTime: replicaStatus === 'Failed' ? created : null, exitCode: null, reason: replicaStatus === 'Failed' ? 'Error' : null, replicaStatus });
+  const withAttempts = (count: number, last: string, status: JobRecord['status'] = 'Active'): JobRecord => ({
+    ...waiting, status, attempts: Array.from({ length: count }, (_, i) => attempt(i, i === count - 1 ? last : 'Failed')),
+  });
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-timeline-'));
+    store = new SqliteStore({ file: path.join(dir, 'scheduler.db') });
+    await store.insertBatch({ batch: { name: waiting.batchName, type: 'batch', created }, jobs: [{ record: waiting, payload: '' }] });
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when a record is put back because the new one could not be made durable, the undone transition is not kept', () => {
+    store.saveJob(withAttempts(1, 'Pending'));
+    assert.equal(store.flush(), true);
+    store.saveJob(withAttempts(1, 'Running', 'Running'));
+    store.saveJob(withAttempts(1, 'Pending'));
+    assert.equal(store.flush(), true);
+    assert.deepEqual(store.readTimeline(waiting).entries.map((entry) => entry.status), ['Waiting', 'Active']);
+  });
+
+  it('when more transitions than kept wait for one write, the oldest are left out and still counted as dropped', () => {
+    for (let i = 1; i <= 70; i++) store.saveJob(withAttempts(i, 'Pending'));
+    assert.equal(store.flush(), true);
+    const timeline = store.readTimeline(waiting);
+    assert.equal(timeline.entries.length, 1 + 64);
+    assert.equal(timeline.dropped, 6);
+    assert.equal(timeline.entries.at(-1)!.attempt, 69);
+    store.saveJob(withAttempts(71, 'Pending'));
+    assert.equal(store.flush(), true);
+    assert.equal(store.readTimeline(waiting).dropped, 7);
   });
 });
