@@ -8,7 +8,8 @@ import type { JobEntry } from './job-entry.js';
  * its exit reason), the recorded stop, and the Job's final condition or the recorded outcome. It cannot be
  * complete: an attempt whose pod is gone is known only through the outcome (its last attempts), a stop
  * shows when it was asked and not when each signal went out, and a short state (a pod pending for less than
- * the watch could see) may be missing. `complete` is always false.
+ * the watch could see) may be missing. `complete` is always false. The cluster keeps whole seconds: entries of
+ * one second keep the order they happened in, and may show a time up to a second before the acceptance's.
  */
 export function clusterTimeline(entry: JobEntry): JobTimeline {
   const record = entry.current;
@@ -29,8 +30,12 @@ export function clusterTimeline(entry: JobEntry): JobTimeline {
     transitions.push({ time: stoppedAt, status: 'Stopping', reason: 'StopRequested', message: null, attempt: null });
   }
   if (terminal) transitions.push(finalEntry(entry));
-  // Stable: entries at the same instant keep the order they were made in (created, started, ended, final).
-  transitions.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  // By whole seconds, the cluster's precision, and stable: entries of one second keep the order they were made in
+  // (each attempt created, started, ended; then the stop and the end), which is the order they happened in.
+  transitions.sort((a, b) => {
+    const [x, y] = [a.time.slice(0, 19), b.time.slice(0, 19)];
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
   const excess = Math.max(0, transitions.length - TIMELINE_MAX_ENTRIES);
   return { entries: [acceptedEntry(record), ...transitions.slice(excess)], dropped: excess, complete: false };
 }
