@@ -5,7 +5,7 @@ import { deleteEvent, eventId, isInitial, type OutboxEvent, transitionKey, updat
 import type { SchedulerListener } from '../scheduler/scheduler.js';
 import { realTimers, type Timers } from '../store/write-health.js';
 import { EventWindow, type LiveEvent } from './event-window.js';
-import { type EventFilter, SseReader } from './sse-reader.js';
+import { type ChunkCache, type EventFilter, SseReader } from './sse-reader.js';
 
 export interface LiveEventsOptions {
   /**
@@ -23,13 +23,15 @@ export interface LiveEventsOptions {
 /** Advice to EventSource clients: reconnect after this long. */
 const RETRY_MS = 2000;
 const CLOSE_GRACE_MS = 30_000;
+/** How long new events wait to be written to readers, at most. */
+const PUMP_MS = 20;
 
 /**
  * The live event stream behind `GET /events`. It listens to the scheduler like the webhook notifier and
  * makes the same events, with the same ids (a transition's id is a hash of its batch, job and transition
  * key), whether or not a webhook is configured. The newest events are kept in a bounded window, shared by
  * every reader and by readers resuming with `Last-Event-ID`. Each event is serialised once; readers are
- * written once per turn of the event loop, as fast as their connections take it, and a reader that falls
+ * written every few milliseconds, as fast as their connections take it, and a reader that falls
  * behind is cut off (see `SseReader`), so readers never slow the service.
  */
 export class LiveEvents implements SchedulerListener {
@@ -127,11 +129,13 @@ export class LiveEvents implements SchedulerListener {
     if (event.job !== undefined) live.job = event.job;
     this.window.push(live);
     if (this.pumpScheduled || this.readers.size === 0) return;
+    // Events are gathered for a short while and written together: fewer, larger writes, each encoded once.
     this.pumpScheduled = true;
-    setImmediate(() => {
+    this.timers.setTimeout(() => {
       this.pumpScheduled = false;
-      for (const reader of [...this.readers]) reader.pump();
-    });
+      const cache: ChunkCache = new Map();
+      for (const reader of [...this.readers]) reader.pump(cache);
+    }, PUMP_MS);
   }
 
   private armHeartbeat(): void {

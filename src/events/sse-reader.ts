@@ -26,6 +26,17 @@ export interface SseReaderOptions {
 /** Bytes handed to the connection in one write, at most (the socket's own buffer comes on top). */
 const CHUNK_BYTES = 64 * 1024;
 
+/** A run of events encoded once, for every reader with the same filter at the same position. */
+export interface Chunk {
+  bytes: Buffer;
+  /** The position after the chunk's last event. */
+  next: number;
+  lastId: string | undefined;
+}
+
+/** Chunks made in one pass over the readers, by filter and position. */
+export type ChunkCache = Map<string, Chunk>;
+
 /**
  * One client of `GET /events`. The reader holds a position into the shared window, not a copy of what it has
  * not been sent: it writes the events that match its filter as fast as its connection takes them, and waits
@@ -35,12 +46,14 @@ const CHUNK_BYTES = 64 * 1024;
  */
 export class SseReader {
   private position: number;
+  private readonly filterKey: string;
   private lastId: string | undefined;
   private blocked = false;
   private gone = false;
 
   constructor(private readonly res: ServerResponse, private readonly filter: EventFilter, private readonly options: SseReaderOptions) {
     this.position = options.from;
+    this.filterKey = `${filter.batch ?? ''}|${filter.job?.name ?? ''}`;
     this.lastId = options.lastId;
     res.once('close', () => this.forget());
     res.on('drain', () => {
@@ -56,28 +69,41 @@ export class SseReader {
     return true;
   }
 
-  /** Writes what the connection takes of the events from the reader's position on; cuts it off when it lags too far. */
-  pump(): void {
+  /**
+   * Writes what the connection takes of the events from the reader's position on, in chunks shared with the
+   * readers that follow the same filter from the same position; cuts the reader off when it lags too far.
+   */
+  pump(cache: ChunkCache = new Map()): void {
     if (this.gone) return;
     const { window } = this.options;
     if (this.blocked || this.position < window.oldest) {
       if (window.head - this.position > this.options.maxLag || this.position < window.oldest) this.cut();
       return;
     }
-    let chunk = '';
-    let last: string | undefined;
     while (this.position < window.head) {
-      const event = window.at(this.position++)!;
-      if (!this.matches(event)) continue;
-      chunk += event.frame;
-      last = event.id;
-      if (chunk.length >= CHUNK_BYTES) {
-        if (!this.write(chunk, last)) return;
-        chunk = '';
-        last = undefined;
+      const key = `${this.filterKey}|${this.position}`;
+      let chunk = cache.get(key);
+      if (!chunk) {
+        chunk = this.chunkFrom(this.position);
+        cache.set(key, chunk);
       }
+      this.position = chunk.next;
+      if (chunk.bytes.length > 0 && !this.write(chunk.bytes, chunk.lastId)) return;
     }
-    if (chunk) this.write(chunk, last);
+  }
+
+  private chunkFrom(start: number): Chunk {
+    const { window } = this.options;
+    let text = '';
+    let lastId: string | undefined;
+    let position = start;
+    while (position < window.head && text.length < CHUNK_BYTES) {
+      const event = window.at(position++)!;
+      if (!this.matches(event)) continue;
+      text += event.frame;
+      lastId = event.id;
+    }
+    return { bytes: Buffer.from(text), next: position, lastId };
   }
 
   /** A line the client ignores, so that proxies see traffic on an idle stream. */
@@ -95,7 +121,7 @@ export class SseReader {
     if (!this.gone) this.close();
   }
 
-  private write(text: string, id?: string): boolean {
+  private write(text: string | Buffer, id?: string): boolean {
     if (id !== undefined) this.lastId = id;
     const more = this.res.write(text);
     if (!more) this.blocked = true;

@@ -53,9 +53,11 @@ describe('LiveEvents', () => {
     const events = new LiveEvents({ windowEvents: 10, heartbeatMs: 15_000, maxReaders: 10, timers });
     client = await follow(events);
     events.batchCreated(batch);
+    timers.advance(20);
     await client.waitFor((received) => received.length === 1);
-    timers.advance(14_999);
+    timers.advance(14_959);
     events.jobChanged(batch, job('Active', 1));
+    timers.advance(20);
     await client.waitFor((received) => received.length === 2);
     assert.equal(client.events.filter((event) => event.comment === 'heartbeat').length, 0);
     timers.advance(1);
@@ -65,14 +67,17 @@ describe('LiveEvents', () => {
   });
 
   it('when a job changes without a new transition, or is told twice, no second event is made', async () => {
-    const events = new LiveEvents({ windowEvents: 10, heartbeatMs: 15_000, maxReaders: 10, timers: new FakeTimers() });
+    const timers = new FakeTimers();
+    const events = new LiveEvents({ windowEvents: 10, heartbeatMs: 15_000, maxReaders: 10, timers });
     client = await follow(events);
     events.jobChanged(batch, job('Waiting', 0));
     events.jobChanged(batch, job('Active', 1));
     events.jobChanged(batch, { ...job('Active', 1), updated: '2026-01-01T00:00:01.000Z' });
     events.jobChanged(batch, job('Running', 1));
+    timers.advance(20);
     await client.waitFor((received) => received.length >= 2);
     events.batchDeleted(batch, ['b-job']);
+    timers.advance(20);
     const received = await client.waitFor((all) => all.some((event) => event.event === 'Delete'));
     assert.deepEqual(received.map((event) => event.event), ['Update', 'Update', 'Delete']);
   });
