@@ -37,7 +37,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
 
 export async function run(options: { quick: boolean }): Promise<Row[]> {
-  const rounds = options.quick ? 2 : 3;
+  const rounds = options.quick ? 2 : 5;
   const seconds = options.quick ? 2 : 4;
   const service = child('servers/service.ts', { BENCH_MAX_RUNNING: '4', BENCH_COMMAND: '["/bin/true"]' });
   const { port } = (await service.first) as { port: number };
@@ -46,7 +46,7 @@ export async function run(options: { quick: boolean }): Promise<Row[]> {
   const { name: batch } = (await created.json()) as { name: string };
   const withReaders: number[] = [];
   const without: number[] = [];
-  const delivered: Array<{ events: number; bytes: number; cut: number }> = [];
+  const delivered: Array<{ events: number; bytes: number; cut: number; cpuShare: number }> = [];
   for (let round = 0; round < rounds; round++) {
     // Alternate which goes first, so that the batch's own progress favours neither.
     for (const readers of round % 2 === 0 ? [false, true] : [true, false]) {
@@ -57,7 +57,7 @@ export async function run(options: { quick: boolean }): Promise<Row[]> {
       const followers = child('servers/sse-readers.ts', { BENCH_PORT: String(port), BENCH_BATCH: batch, BENCH_READERS: String(READERS) });
       await followers.first;
       withReaders.push(await accept(port, seconds));
-      const report = new Promise<{ events: number; bytes: number; cut: number }>((resolve) => followers.child.on('message', (m) => resolve(m as never)));
+      const report = new Promise<{ events: number; bytes: number; cut: number; cpuShare: number }>((resolve) => followers.child.on('message', (m) => resolve(m as never)));
       followers.child.send('stop');
       delivered.push(await report);
     }
@@ -70,12 +70,13 @@ export async function run(options: { quick: boolean }): Promise<Row[]> {
   const ratio = median(withReaders) / median(without);
   const events = delivered.reduce((sum, d) => sum + d.events, 0);
   const cut = delivered.reduce((sum, d) => sum + d.cut, 0);
+  const readersCpu = median(delivered.map((d) => d.cpuShare * 100));
   return [
     {
       scenario: 'sse fan-out',
       measure: `POST /jobs req/s, ${READERS} readers following a 10,000-job batch`,
       ours: fmt(withReaders),
-      baseline: `no reader ${fmt(without)}; ${events} events delivered, ${cut} readers cut, ${finished} jobs done`,
+      baseline: `no reader ${fmt(without)}; ${events} events delivered, ${cut} readers cut, ${finished} jobs done, readers' process ${readersCpu.toFixed(0)}% of a core`,
       ratio: ratio.toFixed(2),
       target: '>= 0.9',
       met: ratio >= 0.9,

@@ -26,9 +26,14 @@ await Promise.all(Array.from({ length: readers }, () => new Promise<void>((resol
   req.end();
   requests.push(req);
 })));
+const cpuBefore = process.cpuUsage();
+const started = performance.now();
 process.send?.({ connected: readers });
 process.on('message', (message) => {
   if (message !== 'stop') return;
   for (const req of requests) req.destroy();
-  process.send?.({ events, bytes, cut }, () => process.exit(0));
+  const cpu = process.cpuUsage(cpuBefore);
+  // The readers' own share of a core: on a small machine it is taken from the service and the load generator.
+  const cpuShare = (cpu.user + cpu.system) / 1000 / (performance.now() - started);
+  process.send?.({ events, bytes, cut, cpuShare }, () => process.exit(0));
 });
