@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { fakeKubernetesBatch } from './kubernetes.js';
 import { run as listing } from './listing.js';
+import { run as sseFanout } from './sse-fanout.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
@@ -166,6 +167,7 @@ await localThroughput();
 await kubernetes();
 await memory();
 rows.push(...(await listing({ quick: values.quick })));
+rows.push(...(await sseFanout({ quick: values.quick })));
 
 const header = ['scenario', 'measure', 'ours: median (min-max)', 'baseline(s), same run', 'ratio', 'target', 'met'];
 const lines = rows.map((r) => [r.scenario, r.measure, r.ours, r.baseline, r.ratio, r.target, r.met === null ? '-' : r.met ? 'yes' : 'NO']);

@@ -74,6 +74,13 @@ export interface Config {
     /** Most dead letters (events refused for good) kept; the oldest go first. */
     deadLetters: number;
   };
+  /** The live event stream (`GET /api/v1/events`). */
+  events: {
+    /** How many of the newest events are kept, for readers resuming with `Last-Event-ID` and readers behind. */
+    windowEvents: number;
+    heartbeatSeconds: number;
+    maxReaders: number;
+  };
   local: {
     dataDir: string;
     /** Seconds between TERM and KILL when a job is stopped or runs out of time. */
@@ -159,6 +166,12 @@ export function loadConfig(sources: ConfigSources): Config {
       outboxMaxBytes: env.integer('JOB_SCHEDULER_WEBHOOK_OUTBOX_MAX_BYTES', 64 * 1024 * 1024, 64 * 1024, 2 ** 40),
       jobsPerEvent: env.integer('JOB_SCHEDULER_WEBHOOK_JOBS_PER_EVENT', 100, 1, 100_000),
       deadLetters: env.integer('JOB_SCHEDULER_WEBHOOK_DEAD_LETTERS', 1000, 1, 1_000_000),
+    },
+    events: {
+      // Twice the largest batch by default: stopping a whole batch at once does not push its own start out.
+      windowEvents: env.integer('JOB_SCHEDULER_EVENTS_WINDOW', 20_000, 10, 1_000_000),
+      heartbeatSeconds: env.number('JOB_SCHEDULER_EVENTS_HEARTBEAT_SECONDS', 15, 0.05, 3600),
+      maxReaders: env.integer('JOB_SCHEDULER_EVENTS_MAX_READERS', 1000, 1, 100_000),
     },
     local: {
       dataDir: env.string('JOB_SCHEDULER_DATA_DIR', '.data'),

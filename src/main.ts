@@ -104,6 +104,8 @@ async function main(): Promise<void> {
     deadline.unref();
     // Followed logs end now: they would otherwise hold the drain until their jobs end, which the drain waits on.
     service.scheduler.output.close();
+    // Live event streams never end by themselves: they end now, or the server's close would wait for them.
+    service.closeStreams();
     const drained = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     drained

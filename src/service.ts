@@ -3,6 +3,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Express } from 'express';
 import type { Config } from './config.js';
 import { overridePolicy } from './core/trust.js';
+import { allListeners } from './events/listeners.js';
+import { LiveEvents } from './events/live-events.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { Metrics, type Observer } from './metrics.js';
@@ -21,6 +23,8 @@ import { refusalOf } from './store/write-health.js';
 export interface Service {
   app: Express;
   scheduler: Scheduler;
+  /** Ends every live event stream at once, so that a server's close is not held by them. */
+  closeStreams(): void;
   /** Stops the scheduler and the runtime; with `terminate`, ends running local jobs too. */
   close(options?: { terminate?: boolean }): Promise<void>;
 }
@@ -55,8 +59,9 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
   const local = config.runtime === 'local' ? await openLocalState(deps, metrics) : undefined;
   const runtime: Runtime = local ? localRuntime(deps, local) : kubernetesRuntime(deps, metrics);
   const notifier = config.component.notifications?.webhook ? createNotifier(deps, config.component.notifications.webhook, metrics, local?.dataDir) : undefined;
+  const events = new LiveEvents({ ...config.events, heartbeatMs: config.events.heartbeatSeconds * 1000 });
   const scheduler = new Scheduler({
-    runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: notifier,
+    runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: allListeners(notifier, events),
     history: { maxAgeMs: config.history.maxAgeSeconds * 1000, keep: config.history.keep, checkMs: config.history.checkSeconds * 1000 },
   });
   metrics.countJobsWith(() => scheduler.statusCounts());
@@ -83,11 +88,14 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     validateResponses: deps.validateResponses ?? false,
     notReady: local && (() => storeNotReady(local.store)),
     deadLetters: notifier,
+    events,
   });
   return {
     app,
     scheduler,
+    closeStreams: () => events.close(),
     async close(options = {}) {
+      events.close();
       await scheduler.close();
       await runtime.close(options);
       await notifier?.close();

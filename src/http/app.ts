@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import type { LiveEvents } from '../events/live-events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -10,6 +11,7 @@ import { batchesRouter } from './batches-router.js';
 import { serveApiDocument, swaggerUiRouter } from './docs.js';
 import { errorWriter, notFoundHandler } from './error-writer.js';
 import { jobOutputRouter } from './job-output-router.js';
+import { eventsRouter } from './events-router.js';
 import { jobsRouter } from './jobs-router.js';
 import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { requestLog } from './request-log.js';
@@ -34,6 +36,8 @@ export interface AppDependencies {
   notReady?: () => { status: string; cause: string; since: string; message: string } | undefined;
   /** The webhook's dead letters, when a webhook is configured. */
   deadLetters?: DeadLetterSource;
+  /** The live event stream (`GET /api/v1/events`). */
+  events: LiveEvents;
 }
 
 /** Builds the HTTP app. It never listens: main.ts (or a test) does. */
@@ -92,6 +96,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api/v1/jobs', jobOutputRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
   app.use('/api/v1/notifications', notificationsRouter(deps.deadLetters));
+  app.use('/api/v1', eventsRouter(deps.scheduler, deps.events));
   app.use(notFoundHandler);
   app.use(errorWriter(deps.logger, deps.apiDocument));
   return app;

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { transitionKeyOf } from '../core/timeline.js';
 import type { BatchStatusView, JobStatusView } from '../core/view.js';
 
 export type BatchEventType = 'Create' | 'Update' | 'Delete';
@@ -37,9 +38,7 @@ export type TransitionSource = Pick<JobStatusView, 'status' | 'podStatuses'> & {
  * failed differ by the attempt's replica status).
  */
 export function transitionKey(job: TransitionSource): string {
-  const last = job.podStatuses.at(-1);
-  const key = `${job.status}#${job.podStatuses.length}#${last?.replicaStatus.status ?? '-'}`;
-  return job.generation ? `${key}#g${job.generation}` : key;
+  return transitionKeyOf(job.status, job.podStatuses.length, job.podStatuses.at(-1)?.replicaStatus.status, job.generation);
 }
 
 /** A job as it was accepted: nothing to tell beyond the batch's `Create`. */

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
+import type { JobTimeline } from '../core/timeline.js';
 
 export type { Snapshot };
 
@@ -38,6 +39,8 @@ export interface Runtime {
   launch(job: JobRecord): Promise<void>;
   /** Stops a job: a waiting one is `Stopped` at once; a running one is `Stopping` until its run has ended. */
   stop(job: JobRecord): Promise<void>;
+  /** The job's status timeline: recorded (local) or derived from what the cluster keeps (Kubernetes). */
+  timeline?(job: JobRecord): JobTimeline;
   /** Ends whatever still runs for these jobs and removes the batch with all its records and files. */
   remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
   /**

@@ -5,6 +5,7 @@ import type { BatchDescription, JobDescription, JobRecord, JobStatusValue } from
 import { isTerminal } from '../core/model.js';
 import { jobOutcome } from '../core/outcome.js';
 import { isInFlight } from '../core/status.js';
+import { acceptedEntry, type JobTimeline } from '../core/timeline.js';
 import { checkBatchDescription, checkJobDescription } from '../core/validate.js';
 import { type BatchStatusView, type JobStatusView, jobStatusView, success, type SuccessView } from '../core/view.js';
 import type { Logger } from '../logger.js';
@@ -153,6 +154,19 @@ export class Scheduler {
 
   getBatchJob(batchName: string, jobName: string): JobStatusView {
     return this.reads.getBatchJob(batchName, jobName);
+  }
+
+  /** A job's status timeline (single or in a batch), from the runtime; only its acceptance when the runtime keeps none. */
+  jobTimeline(name: string): { batchName: string; timeline: JobTimeline } {
+    const found = this.reads.index.job(name);
+    if (!found) throw ApiError.notFound('job', name);
+    const timeline = this.options.runtime.timeline?.(found.job) ?? { entries: [acceptedEntry(found.job)], dropped: 0, complete: false };
+    return { batchName: found.entry.batch.name, timeline };
+  }
+
+  /** Whether a batch (not a single job) of this name is known. */
+  hasBatch(name: string): boolean {
+    return this.reads.index.batch(name)?.batch.type === 'batch';
   }
 
   statusCounts(): Map<JobStatusValue, number> {

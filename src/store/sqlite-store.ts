@@ -3,10 +3,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ApiError } from '../core/errors.js';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
+import type { JobTimeline } from '../core/timeline.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, StoreHealth } from './store.js';
 import { chunksOf } from './chunks.js';
 import { createDatabase, FileIdentity, hasNoSpace, migrate, SCHEMA } from './store-file.js';
+import { TimelineTable } from './timeline-table.js';
 import { faultOf, realTimers, refusalOf, StoreGoneError, type StoreObserver, type Timers, WriteHealth } from './write-health.js';
 
 /**
@@ -55,6 +57,7 @@ export class SqliteStore implements JobStore {
   private flushScheduled = false;
   private readonly accepting: Accepting[] = [];
   private readonly statements;
+  private readonly timeline: TimelineTable;
   private readonly writes: WriteHealth;
   private readonly logger: Logger;
   private readonly timers: Timers;
@@ -75,6 +78,7 @@ export class SqliteStore implements JobStore {
       this.db.pragma('foreign_keys = OFF');
       this.db.exec(SCHEMA);
       migrate(this.db);
+      this.timeline = new TimelineTable(this.db);
     } catch (error) {
       this.db.close();
       throw error;
@@ -224,6 +228,7 @@ export class SqliteStore implements JobStore {
 
   saveJob(job: JobRecord): void {
     this.pending.set(job.name, job);
+    this.timeline.note(job);
     this.scheduleFlush();
   }
 
@@ -242,10 +247,15 @@ export class SqliteStore implements JobStore {
     const refusal = this.refusal();
     if (refusal) throw refusal;
     const error = this.transact(() => {
+      this.timeline.deleteBatch(batchName);
       this.statements.deleteJobs.run(batchName);
       this.statements.deleteBatch.run(batchName);
     });
     if (error !== undefined) throw this.refusal() ?? error;
+  }
+
+  readTimeline(job: JobRecord): JobTimeline {
+    return this.timeline.read(job);
   }
 
   getMeta(key: string): string | undefined {
@@ -291,6 +301,7 @@ export class SqliteStore implements JobStore {
       this.db.transaction(() => {
         for (const job of this.pending.values()) this.statements.updateJob.run(stateText(job), job.name);
         for (const [key, value] of this.pendingMeta) this.statements.setMeta.run(key, value);
+        this.timeline.write();
         body?.();
       })();
     } catch (error) {
@@ -301,6 +312,7 @@ export class SqliteStore implements JobStore {
     }
     this.pending.clear();
     this.pendingMeta.clear();
+    this.timeline.committed();
     this.writes.succeeded();
     return undefined;
   }

@@ -1,4 +1,5 @@
 import type { JobRecord, NewBatch, Snapshot } from '../core/model.js';
+import type { JobTimeline } from '../core/timeline.js';
 
 /**
  * Why the store cannot write: the disk is full, another process holds the database's write lock,
@@ -49,6 +50,8 @@ export interface JobStore {
    */
   flush(): boolean;
   readPayload(jobName: string): string | undefined;
+  /** The job's committed transitions (bounded per job), written in the same transactions as its record. */
+  readTimeline(job: JobRecord): JobTimeline;
   /** Removes a batch and its jobs; throws an `ApiError` (507 or 503) when the store cannot write. */
   deleteBatch(batchName: string): void;
   /** A value kept with the data (such as the data directory's instance id); pending values are seen at once. */

@@ -3,6 +3,7 @@ import { BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Job, t
 import { CLUSTER_POLICY, transition } from '../../core/lifecycle.js';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../../core/model.js';
 import { isTerminal } from '../../core/model.js';
+import { acceptedEntry, type JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
 import type { Observer } from '../../metrics.js';
 import type { LogRequest, Runtime, RuntimeEvents } from '../runtime.js';
@@ -19,6 +20,7 @@ import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
 import { PodLogs } from './pod-logs.js';
 import { makePooledApiClient, MERGE_PATCH_OPTIONS, PooledAuthentication } from './connections.js';
+import { clusterTimeline } from './timeline.js';
 import { Tracker } from './tracker.js';
 
 export interface KubernetesRuntimeOptions {
@@ -196,6 +198,11 @@ export class KubernetesRuntime implements Runtime {
   async readPayload(job: JobRecord): Promise<Buffer | undefined> {
     const entry = this.entries.get(job.name);
     return entry ? this.podLogs.payload(entry.payload) : undefined;
+  }
+
+  timeline(job: JobRecord): JobTimeline {
+    const entry = this.entries.get(job.name);
+    return entry ? clusterTimeline(entry) : { entries: [acceptedEntry(job)], dropped: 0, complete: false };
   }
 
   async remove(batch: BatchRecord): Promise<void> {

@@ -5,6 +5,7 @@ import { ApiError } from '../../core/errors.js';
 import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
 import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snapshot } from '../../core/model.js';
 import { quantityValue } from '../../core/quantity.js';
+import type { JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
 import type { JobStore } from '../../store/store.js';
 import type { LogRequest, Runtime, RuntimeEvents } from '../runtime.js';
@@ -134,6 +135,10 @@ export class LocalRuntime implements Runtime {
   async readPayload(job: JobRecord): Promise<Buffer | undefined> {
     const payload = this.options.store.readPayload(job.name);
     return payload === undefined ? undefined : Buffer.from(payload, 'utf8');
+  }
+
+  timeline(job: JobRecord): JobTimeline {
+    return this.options.store.readTimeline(job);
   }
 
   async remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void> {

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { EventWindow, type LiveEvent } from '../../src/events/event-window.js';
+import { LiveEvents } from '../../src/events/live-events.js';
+import type { BatchStatusView, JobStatusView } from '../../src/core/view.js';
+import { SseClient } from '../component/sse-client.js';
+import { FakeTimers } from './fake-timers.js';
+
+const anEvent = (id: string): LiveEvent => ({ id, type: 'Update', batch: 'b', job: 'j', frame: `id: ${id}\n\n` });
+
+describe('EventWindow', () => {
+  it('when more events come than it holds, the oldest go, and their ids are no longer found', () => {
+    const window = new EventWindow(3);
+    for (const id of ['a', 'b', 'c', 'd']) window.push(anEvent(id));
+    assert.equal(window.positionOf('a'), undefined);
+    assert.equal(window.positionOf('b'), 1);
+    assert.equal(window.oldest, 1);
+    assert.equal(window.head, 4);
+    assert.equal(window.newest, 'd');
+    assert.equal(window.at(0), undefined);
+    assert.deepEqual([1, 2, 3].map((position) => window.at(position)!.id), ['b', 'c', 'd']);
+  });
+
+  it('when empty, has no newest event', () => {
+    assert.equal(new EventWindow(2).newest, undefined);
+  });
+});
+
+describe('LiveEvents', () => {
+  let server: Server | undefined;
+  let client: SseClient | undefined;
+  afterEach(async () => {
+    client?.drop();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  const batch: BatchStatusView = { name: 'b', batchName: 'b', batchType: 'batch', created: '2026-01-01T00:00:00.000Z', started: null, ended: null, updated: '2026-01-01T00:00:00.000Z', status: 'Running' };
+  const job = (status: JobStatusView['status'], attempts: number): JobStatusView => ({
+    name: 'b-job', created: batch.created, started: null, ended: null, updated: batch.created, status, failed: 0,
+    podStatuses: Array.from({ length: attempts }, (_, podIndex) => ({ name: `p${podIndex}`, created: null, startTime: null, endTime: null, exitCode: null, reason: null, replicaStatus: { status: 'Running' }, restartCount: 0, podIndex })),
+  });
+
+  async function follow(events: LiveEvents): Promise<SseClient> {
+    server = createServer((_req, res) => events.follow(res, {}, undefined));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    return SseClient.open(`http://127.0.0.1:${port}`, '/');
+  }
+
+  it('when the heartbeat interval passes on the clock, an idle stream gets a heartbeat comment, and not before', async () => {
+    const timers = new FakeTimers();
+    const events = new LiveEvents({ windowEvents: 10, heartbeatMs: 15_000, maxReaders: 10, timers });
+    client = await follow(events);
+    events.batchCreated(batch);
+    timers.advance(20);
+    await client.waitFor((received) => received.length === 1);
+    timers.advance(14_959);
+    events.jobChanged(batch, job('Active', 1));
+    timers.advance(20);
+    await client.waitFor((received) => received.length === 2);
+    assert.equal(client.events.filter((event) => event.comment === 'heartbeat').length, 0);
+    timers.advance(1);
+    const deadline = Date.now() + 5000;
+    while (!client.events.some((event) => event.comment === 'heartbeat') && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(client.events.filter((event) => event.comment === 'heartbeat').length, 1);
+  });
+
+  it('when a job changes without a new transition, or is told twice, no second event is made', async () => {
+    const timers = new FakeTimers();
+    const events = new LiveEvents({ windowEvents: 10, heartbeatMs: 15_000, maxReaders: 10, timers });
+    client = await follow(events);
+    events.jobChanged(batch, job('Waiting', 0));
+    events.jobChanged(batch, job('Active', 1));
+    events.jobChanged(batch, { ...job('Active', 1), updated: '2026-01-01T00:00:01.000Z' });
+    events.jobChanged(batch, job('Running', 1));
+    timers.advance(20);
+    await client.waitFor((received) => received.length >= 2);
+    events.batchDeleted(batch, ['b-job']);
+    timers.advance(20);
+    const received = await client.waitFor((all) => all.some((event) => event.event === 'Delete'));
+    assert.deepEqual(received.map((event) => event.event), ['Update', 'Update', 'Delete']);
+  });
+
+  it('when as many readers follow as allowed, the next is refused with 429', () => {
+    const events = new LiveEvents({ windowEvents: 10, heartbeatMs: 15_000, maxReaders: 0, timers: new FakeTimers() });
+    assert.throws(() => events.follow({} as never, {}, undefined), (error: { code?: number }) => error.code === 429);
+  });
+});
