@@ -3,12 +3,15 @@ import type { ObservedAttempt, ObservedJob, RecordedIntent } from '../../core/cl
 import type { BatchRecord, JobRecord } from '../../core/model.js';
 import type { ShardRef } from './intent-writer.js';
 import { fingerprint, intentKey, type IntentKind, shardOf } from './intent-codec.js';
+import type { JobTemplates } from './job-template.js';
 import type { PayloadRef } from './manifests.js';
 
 export interface BatchEntry {
   batch: BatchRecord;
   owner: V1OwnerReference;
   removed: boolean;
+  /** Its Jobs' manifests, made once they are first created. */
+  templates?: JobTemplates;
 }
 
 /** What the runtime holds for one job: what was recorded, what was seen, and what it is doing now. */
