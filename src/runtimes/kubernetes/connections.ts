@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { type KubeConfig, PatchStrategy, type RequestContext, type SecurityAuthentication, ServerConfiguration, createConfiguration, setHeaderOptions } from '@kubernetes/client-node';
+import type { TokenBucket } from './rate-limit.js';
 
 type AgentOptions = Record<string, unknown>;
 
@@ -25,17 +26,21 @@ function sameOptions(a: AgentOptions, b: AgentOptions): boolean {
  * `makeApiClient` would (headers, token refresh, TLS options), then swaps the fresh agent for one
  * keep-alive agent with the same options; a new one replaces it only when those options change (a
  * rotated client certificate, say). Proxy agents are left as they come.
+ *
+ * Every request of the API clients (and of `DirectCreate`) is authenticated here just before it is sent, so
+ * this is also where it waits for the client-side rate limit, when there is one.
  */
 export class PooledAuthentication implements SecurityAuthentication {
   private pooled: { options: AgentOptions; agent: http.Agent } | undefined;
 
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  constructor(private readonly kubeConfig: KubeConfig, private readonly rateLimit?: TokenBucket) {}
 
   getName(): string {
     return 'kubeconfig authentication, pooled connections';
   }
 
   async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.rateLimit?.take();
     await this.kubeConfig.applySecurityAuthentication(context);
     const fresh = context.getAgent();
     if (!fresh || (fresh.constructor !== https.Agent && fresh.constructor !== http.Agent)) return;

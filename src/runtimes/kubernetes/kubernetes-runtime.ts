@@ -17,6 +17,8 @@ import { decodeBatchRecord, waitingRecord } from './record-codec.js';
 import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
 import { makePooledApiClient, MERGE_PATCH_OPTIONS, PooledAuthentication } from './connections.js';
+import { DirectCreate } from './direct-create.js';
+import { type RateLimitClock, type RateLimitSettings, rateLimiter } from './rate-limit.js';
 import { Tracker } from './tracker.js';
 
 export interface KubernetesRuntimeOptions {
@@ -26,6 +28,8 @@ export interface KubernetesRuntimeOptions {
   observer?: Observer;
   /** Most write requests in flight at once (Job creates, suspensions, recorded intent, Secrets). */
   writeConcurrency?: number;
+  /** A client-side limit on every request to the API server (QPS and burst, as client-go's); none when absent or qps 0. */
+  rateLimit?: RateLimitSettings & { clock?: RateLimitClock };
   /** Retries of a client's request (the client is waiting), and of background work (until it succeeds). */
   requestRetry?: RetryPolicy;
   backgroundRetry?: RetryPolicy;
@@ -64,7 +68,8 @@ export class KubernetesRuntime implements Runtime {
 
   constructor(private readonly options: KubernetesRuntimeOptions) {
     const { kubeConfig, settings, logger } = options;
-    this.authentication = new PooledAuthentication(kubeConfig);
+    const rateLimit = rateLimiter(options.rateLimit, options.rateLimit?.clock);
+    this.authentication = new PooledAuthentication(kubeConfig, rateLimit);
     this.batchApi = makePooledApiClient(kubeConfig, this.authentication, BatchV1Api);
     this.coreApi = makePooledApiClient(kubeConfig, this.authentication, CoreV1Api);
     this.limiter = new Limiter(options.writeConcurrency ?? 16);
@@ -88,14 +93,14 @@ export class KubernetesRuntime implements Runtime {
     });
     this.batchRecords = new BatchRecords({ coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, write: (call, policy) => this.write(call, policy) });
     this.writes = new JobWrites({
-      batchApi: this.batchApi, settings, limiter: this.limiter, writer: this.writer, logger,
+      batchApi: this.batchApi, direct: new DirectCreate({ kubeConfig, authentication: this.authentication }), settings, limiter: this.limiter, writer: this.writer, logger,
       requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, now: this.now,
       markAhead: Math.max(64, 8 * (options.writeConcurrency ?? 16)),
       closed: () => this.closed,
       cached: (name) => this.jobs.get(name, namespace),
       refresh: (entry) => this.refresh(entry),
     });
-    const common = { kubeConfig, logger };
+    const common = { kubeConfig, logger, rateLimit };
     this.records = new Tracker<V1ConfigMap>({
       ...common,
       labelSelector: componentSelector(settings.component, 'batch'),
