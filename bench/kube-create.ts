@@ -20,7 +20,7 @@ export async function run(options: { quick: boolean }): Promise<Row[]> {
   return (await measure(options)).rows;
 }
 
-/** The rows and every round's figures; `profileDir` has each service process write a CPU profile there. */
+/** The rows and every round's figures; with `profileDir`, each service round writes a CPU profile of its window there. */
 export async function measure(options: { quick: boolean; rounds?: number; jobs?: number; profileDir?: string }): Promise<{ rows: Row[]; raw: object }> {
   const jobs = options.jobs ?? (options.quick ? 1000 : 2000);
   const rounds = options.rounds ?? 3;
@@ -30,31 +30,43 @@ export async function measure(options: { quick: boolean; rounds?: number; jobs?:
   const oursAfterAnswer: number[] = [];
   const bare: number[] = [];
   const writesPerJob: number[] = [];
+  // CPU milliseconds per Job: the service's, the bare loop's and the fake's in each (for the notes; not a target).
+  const cpu = { ours: [] as number[], oursAnswer: [] as number[], bare: [] as number[], fakeOurs: [] as number[], fakeBare: [] as number[] };
   try {
     for (let round = 0; round < rounds; round++) {
       const namespace = `create-${round}`;
-      const service = await startKubeService({ url: fake.url, namespace, env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: String(CONCURRENCY) }, cpuProfileDir: options.profileDir });
+      const service = await startKubeService({ url: fake.url, namespace, env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: String(CONCURRENCY) }, profileDir: options.profileDir });
       await fake.capture();
       const before = await fake.counts(namespace);
+      const serviceCpu = await service.cpuMs();
+      if (options.profileDir) await service.profileStart();
       const created = fake.expectJobs(namespace, jobs);
       const started = performance.now();
       await postBatch(service.port, jobs);
       const answered = performance.now();
+      cpu.oursAnswer.push(((await service.cpuMs()) - serviceCpu) / jobs);
       await created;
       const ended = performance.now();
+      if (options.profileDir) console.error(`profile: ${await service.profileStop()}`);
       ours.push(ended - started);
       oursAfterAnswer.push(ended - answered);
-      writesPerJob.push(((await fake.counts(namespace)).writes - before.writes) / jobs);
+      cpu.ours.push(((await service.cpuMs()) - serviceCpu) / jobs);
+      const after = await fake.counts(namespace);
+      writesPerJob.push((after.writes - before.writes) / jobs);
+      cpu.fakeOurs.push((after.cpuMs - before.cpuMs) / jobs);
       await service.stop();
       // The bare loop replays exactly what the service sent, into the same namespace (its batch record still owns them).
       const bodiesFile = path.join(dir, `${namespace}.json`);
       if ((await fake.saveCaptured(bodiesFile)) !== jobs) throw new Error('the service sent more or fewer Job creates than jobs');
       await fake.clearJobs(namespace);
       const loop = await startBareCreates({ url: fake.url, namespace, bodiesFile, concurrency: CONCURRENCY });
+      const fakeCpu = (await fake.counts(namespace)).cpuMs;
       const replayed = fake.expectJobs(namespace, jobs);
       const bareStarted = performance.now();
-      await Promise.all([loop.go(), replayed]);
+      const [loopResult] = await Promise.all([loop.go(), replayed]);
       bare.push(performance.now() - bareStarted);
+      cpu.bare.push(loopResult.cpuMs / jobs);
+      cpu.fakeBare.push(((await fake.counts(namespace)).cpuMs - fakeCpu) / jobs);
     }
   } finally {
     await fake.stop();
@@ -72,7 +84,7 @@ export async function measure(options: { quick: boolean; rounds?: number; jobs?:
       baseline: `bare loop ${fmt(bare)}`, ratio: ratioAfterAnswer.toFixed(2), target: '-', met: null,
     },
   ];
-  return { rows, raw: { jobs, concurrency: CONCURRENCY, ours, oursAfterAnswer, bare, writesPerJob } };
+  return { rows, raw: { jobs, concurrency: CONCURRENCY, ours, oursAfterAnswer, bare, writesPerJob, cpuMsPerJob: cpu } };
 }
 
 if (process.argv[1] === import.meta.filename) {

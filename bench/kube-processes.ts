@@ -23,13 +23,16 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** The service's requests in a namespace so far, and the fake's CPU time since it started. */
+export interface Counts { writes: number; jobCreates: number; requests: number; cpuMs: number }
+
 /** The fake API server in its own process. */
 export interface FakeProcess {
   url: string;
   /** Resolves once `count` more Jobs exist in the namespace than when it was asked (told by the fake, not polled). */
   expectJobs(namespace: string, count: number): Promise<void>;
   /** The service's requests in the namespace so far: writes, Job creates, all. */
-  counts(namespace: string): Promise<{ writes: number; jobCreates: number; requests: number }>;
+  counts(namespace: string): Promise<Counts>;
   /** Keeps the bodies of Job creates from now on; `saveCaptured` writes them to a file as a JSON array. */
   capture(): Promise<void>;
   saveCaptured(file: string): Promise<number>;
@@ -56,7 +59,7 @@ export async function startFake(): Promise<FakeProcess> {
   return {
     url,
     expectJobs: async (namespace, count) => void (await ask({ type: 'expect', namespace, count })),
-    counts: async (namespace) => (await ask({ type: 'counts', namespace })) as { writes: number; jobCreates: number; requests: number },
+    counts: async (namespace) => (await ask({ type: 'counts', namespace })) as unknown as Counts,
     capture: async () => void (await ask({ type: 'capture' })),
     saveCaptured: async (file) => ((await ask({ type: 'saveCaptured', file })) as { bodies: number }).bodies,
     clearJobs: async (namespace) => void (await ask({ type: 'clearJobs', namespace })),
@@ -67,13 +70,29 @@ export async function startFake(): Promise<FakeProcess> {
   };
 }
 
-/** The service on the Kubernetes runtime in its own process; `cpuProfileDir` writes a `--cpu-prof` profile there on stop. */
-export async function startKubeService(options: { url: string; namespace: string; env?: Record<string, string>; cpuProfileDir?: string }): Promise<{ port: number; stop(): Promise<void> }> {
-  const execArgv = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const { child, first } = start('kube-service.ts', { BENCH_KUBE_URL: options.url, BENCH_NAMESPACE: options.namespace, BENCH_ENV: JSON.stringify(options.env ?? {}) }, execArgv);
+/** The service on the Kubernetes runtime in its own process. */
+export interface KubeServiceProcess {
+  port: number;
+  /** The process's CPU time so far. */
+  cpuMs(): Promise<number>;
+  /** Starts a CPU profile; `profileStop` writes it to `profileDir` and answers its file. */
+  profileStart(): Promise<void>;
+  profileStop(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startKubeService(options: { url: string; namespace: string; env?: Record<string, string>; profileDir?: string }): Promise<KubeServiceProcess> {
+  const { child, first } = start('kube-service.ts', { BENCH_KUBE_URL: options.url, BENCH_NAMESPACE: options.namespace, BENCH_ENV: JSON.stringify(options.env ?? {}), BENCH_PROFILE_DIR: options.profileDir ?? '' });
   const { port } = (await first) as { port: number };
+  const ask = <T>(message: string) => new Promise<T>((resolve) => {
+    child.once('message', (answer) => resolve(answer as T));
+    child.send(message);
+  });
   return {
     port,
+    cpuMs: async () => (await ask<{ cpuMs: number }>('cpu')).cpuMs,
+    profileStart: async () => void (await ask('profile-start')),
+    profileStop: async () => (await ask<{ file: string }>('profile-stop')).file,
     async stop() {
       child.send('stop');
       await exited(child);
@@ -82,16 +101,16 @@ export async function startKubeService(options: { url: string; namespace: string
 }
 
 /** A fresh bare create loop, ready to go: `go()` resolves once it has created every Job in `bodiesFile`. */
-export async function startBareCreates(options: { url: string; namespace: string; bodiesFile: string; concurrency: number }): Promise<{ go(): Promise<number> }> {
+export async function startBareCreates(options: { url: string; namespace: string; bodiesFile: string; concurrency: number }): Promise<{ go(): Promise<{ ms: number; cpuMs: number }> }> {
   const { child, first } = start('bare-kube-create.ts', { BENCH_KUBE_URL: options.url, BENCH_NAMESPACE: options.namespace, BENCH_BODIES: options.bodiesFile, BENCH_CONCURRENCY: String(options.concurrency) });
   await first;
   return {
     async go() {
-      const done = new Promise<number>((resolve) => child.once('message', (message) => resolve((message as { ms: number }).ms)));
+      const done = new Promise<{ ms: number; cpuMs: number }>((resolve) => child.once('message', (message) => resolve(message as { ms: number; cpuMs: number })));
       child.send('go');
-      const ms = await done;
+      const result = await done;
       await exited(child);
-      return ms;
+      return result;
     },
   };
 }

@@ -27,12 +27,14 @@ watch.on('error', () => undefined);
 
 process.once('message', async () => {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   let next = 0;
   const worker = async () => {
     while (next < bodies.length) await create(bodies[next++]!);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  process.send?.({ ms: performance.now() - started });
+  const used = process.cpuUsage(cpu);
+  process.send?.({ ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000 });
   watch.destroy();
   agent.destroy();
   process.exit(0);

@@ -39,7 +39,8 @@ process.on('message', (message: FakeCommand) => {
       const own = fake.requests.filter((entry) => entry.user === '' && entry.namespace === message.namespace);
       const writes = own.filter((entry) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(entry.verb)).length;
       const jobCreates = own.filter((entry) => entry.verb === 'create' && entry.resource === 'jobs').length;
-      return reply({ writes, jobCreates, requests: own.length });
+      const { user, system } = process.cpuUsage();
+      return reply({ writes, jobCreates, requests: own.length, cpuMs: (user + system) / 1000 });
     }
     case 'capture':
       captured = fake.captureCreates('jobs');
