@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { run as kubernetesCreateRate } from './kube-create.js';
 import { fakeKubernetesBatch } from './kubernetes.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } } });
@@ -163,6 +164,7 @@ async function memory(): Promise<void> {
 await acceptAndReads();
 await localThroughput();
 await kubernetes();
+rows.push(...(await kubernetesCreateRate({ quick: values.quick })));
 await memory();
 
 const header = ['scenario', 'measure', 'ours: median (min-max)', 'baseline(s), same run', 'ratio', 'target', 'met'];
