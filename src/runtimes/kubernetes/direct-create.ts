@@ -11,9 +11,10 @@ export interface DirectCreateOptions {
 
 /**
  * Creates objects from bodies already serialised, over the pooled connections, reading no more of the answer
- * than its status. The Job creates of a batch go this way: the generated client walks each manifest through its
- * type metadata on the way out and parses and walks the created object on the way back, and a CPU profile of a
- * 10,000-job batch showed that (with node-fetch around it) costing the service more than the request itself.
+ * than its status. The Job creates of a batch and its payload Secrets go this way: the generated client walks each
+ * object through its type metadata on the way out and parses and walks the created object on the way back, and a
+ * CPU profile of a 10,000-job batch showed that (with node-fetch around it) costing the service more than the
+ * request itself.
  * A refusal is thrown as the generated client throws it (an `ApiException` with the code, the answer's text and
  * its headers), so retries and error translation read it the same way.
  */

@@ -91,9 +91,10 @@ export class KubernetesRuntime implements Runtime {
       retryDelayMs: (failures) => Math.min(this.backgroundRetry.maxDelayMs, this.backgroundRetry.baseDelayMs * 2 ** failures),
       logger,
     });
-    this.batchRecords = new BatchRecords({ coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, write: (call, policy) => this.write(call, policy) });
+    const direct = new DirectCreate({ kubeConfig, authentication: this.authentication });
+    this.batchRecords = new BatchRecords({ coreApi: this.coreApi, direct, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, write: (call, policy) => this.write(call, policy) });
     this.writes = new JobWrites({
-      batchApi: this.batchApi, direct: new DirectCreate({ kubeConfig, authentication: this.authentication }), settings, limiter: this.limiter, writer: this.writer, logger,
+      batchApi: this.batchApi, direct, settings, limiter: this.limiter, writer: this.writer, logger,
       requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, now: this.now,
       markAhead: Math.max(64, 8 * (options.writeConcurrency ?? 16)),
       closed: () => this.closed,
