@@ -22,7 +22,7 @@ export async function run(options: { quick: boolean }): Promise<Row[]> {
 
 /** The rows and every round's figures; with `profileDir`, each service round writes a CPU profile of its window there. */
 export async function measure(options: { quick: boolean; rounds?: number; jobs?: number; profileDir?: string }): Promise<{ rows: Row[]; raw: object }> {
-  const jobs = options.jobs ?? (options.quick ? 1000 : 2000);
+  const jobs = options.jobs ?? (options.quick ? 1000 : 5000);
   const rounds = options.rounds ?? 3;
   const dir = mkdtempSync(path.join(tmpdir(), 'kube-create-bench-'));
   const fake = await startFake();

@@ -6,7 +6,7 @@ import { MERGE_PATCH_OPTIONS } from './connections.js';
 import { fingerprint } from './intent-codec.js';
 import type { DirectCreate } from './direct-create.js';
 import type { IntentWriter } from './intent-writer.js';
-import { type JobEntry, keyOf, shardRefOf } from './job-entry.js';
+import { endWait, type JobEntry, keyOf, shardRefOf } from './job-entry.js';
 import { LaunchMarks } from './launch-marks.js';
 import { observedJob } from './job-state.js';
 import { ANNOTATIONS } from './labels.js';
@@ -99,7 +99,7 @@ export class JobWrites {
 
   private async stopEntry(entry: JobEntry): Promise<void> {
     entry.stopRequested = true;
-    entry.abort.abort();
+    endWait(entry);
     const stoppedAt = entry.intent.stoppedAt ?? this.context.now().toISOString();
     try {
       await this.context.writer.write(shardRefOf(entry), keyOf(entry, 'stop'), stoppedAt);

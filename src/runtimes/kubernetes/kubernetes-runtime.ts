@@ -7,7 +7,7 @@ import type { Observer } from '../../metrics.js';
 import type { Runtime, RuntimeEvents } from '../runtime.js';
 import { emptyIntent, fingerprint, readIntents, shardName, shardNumber } from './intent-codec.js';
 import { IntentWriter } from './intent-writer.js';
-import { type BatchEntry, type JobEntry, keyOf, newEntry, shardRefOf } from './job-entry.js';
+import { type BatchEntry, endWait, type JobEntry, keyOf, newEntry, shardRefOf } from './job-entry.js';
 import { observedAttempt, observedJob, unseenGoneJob } from './job-state.js';
 import { JobWrites } from './job-writes.js';
 import { ANNOTATIONS, componentSelector, LABELS } from './labels.js';
@@ -203,7 +203,7 @@ export class KubernetesRuntime implements Runtime {
     this.writer.forget(batch.name);
     this.batches.delete(batch.name);
     for (const entry of own) {
-      entry.abort.abort();
+      endWait(entry);
       this.entries.delete(entry.base.name);
     }
   }
@@ -212,7 +212,7 @@ export class KubernetesRuntime implements Runtime {
     this.closing ??= (async () => {
       this.closed = true;
       this.events = undefined;
-      for (const entry of this.entries.values()) entry.abort.abort();
+      for (const entry of this.entries.values()) endWait(entry);
       this.writes.unmarkUnsent(this.entries.values());
       // Outcomes still queued are written now, within a bound: an unreachable API server must not hold a shutdown.
       let timer: NodeJS.Timeout | undefined;
