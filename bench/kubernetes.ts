@@ -1,43 +1,27 @@
-// A batch against the fake Kubernetes API server: time until every Job exists, writes per job,
-// and what reads cost once synced.
-import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
-import { startService } from '../src/service.js';
-import { startFakeApiServer } from '../test/kubernetes/fake/server.js';
+// A batch against the fake Kubernetes API server: time until every Job exists, writes per job, and what reads
+// cost once synced. The fake and the service each run in their own process (bench/kube-processes.ts), so the
+// service never shares its event loop with the API server it is measured against.
+import { postBatch, startFake, startKubeService } from './kube-processes.js';
 
 export async function fakeKubernetesBatch(jobs: number) {
-  const apiDocument = parseYaml(readFileSync(new URL('../api/openapi.yaml', import.meta.url), 'utf8')) as object;
-  const fake = await startFakeApiServer();
-  const config = loadConfig({
-    env: { JOB_SCHEDULER_RUNTIME: 'kubernetes', JOB_SCHEDULER_NAMESPACE: 'bench' },
-    componentYaml: JSON.stringify({ name: 'bench', image: 'busybox:1.36', payload: { path: '/payload' } }),
-    componentPath: 'bench',
-    apiDocument,
-    cpus: 2,
-  });
-  const service = await startService({ config, logger: silentLogger(), apiDocument, componentDir: '.', hostEnv: {}, kubeConfig: fake.kubeConfig('bench') });
-  const server: Server = await new Promise((resolve) => {
-    const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v1`;
-  const payload = 'x'.repeat(1024);
-  const body = JSON.stringify({ jobScheduleDescriptions: Array.from({ length: jobs }, (_, i) => ({ jobId: `job-${i}`, payload })) });
-  const writesBefore = fake.writes().length;
-  const started = performance.now();
-  const response = await fetch(`${base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  const { name } = (await response.json()) as { name: string };
-  const answeredMs = performance.now() - started;
-  while (fake.count('jobs', 'bench') < jobs) await new Promise((resolve) => setTimeout(resolve, 20));
-  const allJobsMs = performance.now() - started;
-  const writes = fake.writes().length - writesBefore;
-  const requestsBefore = fake.requests.length;
-  for (let i = 0; i < 100; i++) await (await fetch(`${base}/batches/${i % 2 ? name : `${name}`}`)).arrayBuffer();
-  const readRequests = fake.requests.length - requestsBefore;
-  server.close();
-  await service.close();
-  await fake.close();
-  return { jobs, answeredMs, allJobsMs, writes, writesPerJob: writes / jobs, readRequests };
+  const fake = await startFake();
+  const namespace = 'bench';
+  const service = await startKubeService({ url: fake.url, namespace });
+  try {
+    const before = await fake.counts(namespace);
+    const created = fake.expectJobs(namespace, jobs);
+    const started = performance.now();
+    const name = await postBatch(service.port, jobs);
+    const answeredMs = performance.now() - started;
+    await created;
+    const allJobsMs = performance.now() - started;
+    const afterBatch = await fake.counts(namespace);
+    const writes = afterBatch.writes - before.writes;
+    for (let i = 0; i < 100; i++) await (await fetch(`http://127.0.0.1:${service.port}/api/v1/batches/${name}`)).arrayBuffer();
+    const readRequests = (await fake.counts(namespace)).requests - afterBatch.requests;
+    return { jobs, answeredMs, allJobsMs, writes, writesPerJob: writes / jobs, readRequests };
+  } finally {
+    await service.stop();
+    await fake.stop();
+  }
 }

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { run as kubernetesCreateRate } from './kube-create.js';
 import { fakeKubernetesBatch } from './kubernetes.js';
 import { run as listing } from './listing.js';
 import { run as sseFanout } from './sse-fanout.js';
@@ -165,6 +166,7 @@ async function memory(): Promise<void> {
 await acceptAndReads();
 await localThroughput();
 await kubernetes();
+rows.push(...(await kubernetesCreateRate({ quick: values.quick })));
 await memory();
 rows.push(...(await listing({ quick: values.quick })));
 rows.push(...(await sseFanout({ quick: values.quick })));

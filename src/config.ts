@@ -99,6 +99,9 @@ export interface Config {
     gpuCountKey: string;
     /** Most write requests to the API server in flight at once. */
     writeConcurrency: number;
+    /** Client-side rate limit on every request to the API server (client-go's QPS and Burst); qps 0 is off. */
+    qps: number;
+    burst: number;
   };
 }
 
@@ -185,6 +188,8 @@ export function loadConfig(sources: ConfigSources): Config {
       gpuKey: env.string('JOB_SCHEDULER_GPU_KEY', 'job-scheduler.io/gpu'),
       gpuCountKey: env.string('JOB_SCHEDULER_GPU_COUNT_KEY', 'job-scheduler.io/gpu-count'),
       writeConcurrency: env.integer('JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY', 16, 1, 256),
+      qps: env.number('JOB_SCHEDULER_KUBE_QPS', 0, 0, 100_000),
+      burst: env.integer('JOB_SCHEDULER_KUBE_BURST', 32, 1, 100_000),
     },
   };
   config.unknownVariables = unknownVariables(sources.env, env.names);

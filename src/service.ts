@@ -177,6 +177,7 @@ function kubernetesRuntime({ config, logger, kubeConfig }: ServiceDependencies, 
     logger,
     observer,
     writeConcurrency: kubernetes.writeConcurrency,
+    rateLimit: { qps: kubernetes.qps, burst: kubernetes.burst },
     settings: {
       namespace,
       component: component.name,

@@ -44,9 +44,10 @@ describe('pooled connections to the API server', () => {
     assert.equal(second.getHeaders().Authorization, 'Bearer secret-token');
   });
 
-  it('when the TLS settings change, a new agent replaces the old one', async () => {
+  it('when the TLS settings change, a new agent replaces the old one once the credentials are read again', async () => {
     const config = kubeConfig({ server: 'https://cluster.example:6443', caData: caA });
-    auth = new PooledAuthentication(config);
+    let now = 0;
+    auth = new PooledAuthentication(config, undefined, { reuseMs: 1000, now: () => now });
     const before = (await authenticate(auth)).getAgent();
     config.loadFromOptions({
       clusters: [{ name: 'c', server: 'https://cluster.example:6443', caData: caB }],
@@ -54,10 +55,30 @@ describe('pooled connections to the API server', () => {
       contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
       currentContext: 'ctx',
     });
+    now = 1000;
     const after = (await authenticate(auth)).getAgent() as https.Agent & { options: { ca?: Buffer } };
     assert.notEqual(after, before);
     assert.equal(String(after.options.ca), Buffer.from(caB, 'base64').toString());
     assert.equal((await authenticate(auth)).getAgent(), after);
+  });
+
+  it('when requests follow within the reuse window, the kubeconfig is read once and its token reused; after it, read again', async () => {
+    const config = kubeConfig({ server: 'https://cluster.example:6443', caData: caA }, 'token-1');
+    let now = 0;
+    auth = new PooledAuthentication(config, undefined, { reuseMs: 1000, now: () => now });
+    assert.equal((await authenticate(auth)).getHeaders().Authorization, 'Bearer token-1');
+    config.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://cluster.example:6443', caData: caA }],
+      users: [{ name: 'u', token: 'token-2' }],
+      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+      currentContext: 'ctx',
+    });
+    now = 999;
+    const reused = await authenticate(auth);
+    assert.equal(reused.getHeaders().Authorization, 'Bearer token-1');
+    assert.ok(reused.getAgent() instanceof https.Agent);
+    now = 1000;
+    assert.equal((await authenticate(auth)).getHeaders().Authorization, 'Bearer token-2');
   });
 
   it('when the cluster is plain HTTP (skipTLSVerify), the pooled agent is an http one', async () => {

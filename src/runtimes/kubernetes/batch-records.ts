@@ -3,6 +3,7 @@ import { ApiError } from '../../core/errors.js';
 import type { NewBatch } from '../../core/model.js';
 import type { Logger } from '../../logger.js';
 import { MERGE_PATCH_OPTIONS } from './connections.js';
+import type { DirectCreate } from './direct-create.js';
 import { shardNumber } from './intent-codec.js';
 import { ANNOTATIONS, componentSelector, LABELS } from './labels.js';
 import { batchRecordObject, type ClusterSettings, MAX_OBJECT_DATA_BYTES, ownerReference, packPayloads, type PayloadRef, payloadSecretObject } from './manifests.js';
@@ -14,6 +15,8 @@ export const RECORD_KEY = 'batch.json.gz';
 
 export interface BatchRecordsContext {
   coreApi: CoreV1Api;
+  /** Sends the payload Secrets as text (client-node's serializer would walk every key of 1 MiB Secrets, both ways). */
+  direct: DirectCreate;
   settings: ClusterSettings;
   logger: Logger;
   requestRetry: RetryPolicy;
@@ -50,10 +53,13 @@ export class BatchRecords {
     }
     const owner = ownerReference(created);
     try {
-      await Promise.all(secrets.map((secret) => this.context.write(() =>
-        coreApi.createNamespacedSecret({ namespace: settings.namespace, body: payloadSecretObject(settings, batch, owner, secret) }).catch((error: unknown) => {
+      const path = `/api/v1/namespaces/${encodeURIComponent(settings.namespace)}/secrets`;
+      await Promise.all(secrets.map((secret) => {
+        const body = JSON.stringify(payloadSecretObject(settings, batch, owner, secret));
+        return this.context.write(() => this.context.direct.create(path, body).catch((error: unknown) => {
           if (statusOf(error) !== 409) throw error;
-        }), requestRetry)));
+        }), requestRetry);
+      }));
       await withRetry(requestRetry, () => coreApi.patchNamespacedConfigMap({
         name: batch.name,
         namespace: settings.namespace,

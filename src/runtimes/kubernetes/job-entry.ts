@@ -3,12 +3,15 @@ import type { ObservedAttempt, ObservedJob, RecordedIntent } from '../../core/cl
 import type { BatchRecord, JobRecord } from '../../core/model.js';
 import type { ShardRef } from './intent-writer.js';
 import { fingerprint, intentKey, type IntentKind, shardOf } from './intent-codec.js';
+import type { JobTemplates } from './job-template.js';
 import type { PayloadRef } from './manifests.js';
 
 export interface BatchEntry {
   batch: BatchRecord;
   owner: V1OwnerReference;
   removed: boolean;
+  /** Its Jobs' manifests, made once they are first created. */
+  templates?: JobTemplates;
 }
 
 /** What the runtime holds for one job: what was recorded, what was seen, and what it is doing now. */
@@ -71,4 +74,13 @@ export function shardRefOf(entry: JobEntry): ShardRef {
 
 export function keyOf(entry: JobEntry, kind: IntentKind): string {
   return intentKey(kind, entry.base.index);
+}
+
+// One reason for every abort: without one, each `abort()` builds a DOMException with its stack, and closing a
+// runtime that holds 10,000 jobs took more than half a second doing only that.
+const WAIT_ENDED = new Error('the job no longer waits to be created');
+
+/** Ends the job's create loop's wait (a stop, a deleted batch, a closing runtime). */
+export function endWait(entry: JobEntry): void {
+  if (!entry.abort.signal.aborted) entry.abort.abort(WAIT_ENDED);
 }

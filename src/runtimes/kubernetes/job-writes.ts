@@ -4,17 +4,21 @@ import { CLUSTER_POLICY, type Effect, transition } from '../../core/lifecycle.js
 import type { Logger } from '../../logger.js';
 import { MERGE_PATCH_OPTIONS } from './connections.js';
 import { fingerprint } from './intent-codec.js';
+import type { DirectCreate } from './direct-create.js';
 import type { IntentWriter } from './intent-writer.js';
-import { type JobEntry, keyOf, shardRefOf } from './job-entry.js';
+import { endWait, type JobEntry, keyOf, shardRefOf } from './job-entry.js';
 import { LaunchMarks } from './launch-marks.js';
 import { observedJob } from './job-state.js';
 import { ANNOTATIONS } from './labels.js';
 import type { Limiter } from './limiter.js';
-import { type ClusterSettings, jobObject } from './manifests.js';
+import { JobTemplates } from './job-template.js';
+import type { ClusterSettings } from './manifests.js';
 import { defaultSleep, isQuotaExceeded, retriable, retryAfterMs, type RetryPolicy, sleepUnlessAborted, statusOf, toApiError, withRetry } from './retry.js';
 
 export interface JobWritesContext {
   batchApi: BatchV1Api;
+  /** Sends the Job creates (bodies serialised once from a template; see direct-create.ts). */
+  direct: DirectCreate;
   settings: ClusterSettings;
   limiter: Limiter;
   writer: IntentWriter;
@@ -97,7 +101,7 @@ export class JobWrites {
 
   private async stopEntry(entry: JobEntry): Promise<void> {
     entry.stopRequested = true;
-    entry.abort.abort();
+    endWait(entry);
     const stoppedAt = entry.intent.stoppedAt ?? this.context.now().toISOString();
     try {
       await this.context.writer.write(shardRefOf(entry), keyOf(entry, 'stop'), stoppedAt);
@@ -186,13 +190,14 @@ export class JobWrites {
 
   /** One create request, through the write limiter: it is skipped if the job was stopped while it waited there. */
   private async sendCreate(entry: JobEntry): Promise<'done' | 'refused' | { error: unknown }> {
-    const { batchApi, settings, writer } = this.context;
-    const body = jobObject({ settings, job: entry.base, batchType: entry.batch.batch.type, owner: entry.batch.owner, payload: entry.payload });
+    const { direct, settings, writer } = this.context;
+    const batch = entry.batch;
+    const body = (batch.templates ??= new JobTemplates({ settings, batchType: batch.batch.type, owner: batch.owner })).text(entry.base, entry.payload);
     const observe = this.context.backgroundRetry.observe;
     try {
       const sent = await this.context.limiter.run(async () => {
         if (!this.mayStillCreate(entry)) return false;
-        const request = batchApi.createNamespacedJob({ namespace: settings.namespace, body });
+        const request = direct.create(`/apis/batch/v1/namespaces/${encodeURIComponent(settings.namespace)}/jobs`, body);
         entry.createRequest = request.then(() => undefined, () => undefined);
         try {
           await request;

@@ -9,7 +9,7 @@ import type { Observer } from '../../metrics.js';
 import type { LogRequest, Runtime, RuntimeEvents } from '../runtime.js';
 import { emptyIntent, fingerprint, readIntents, shardName, shardNumber } from './intent-codec.js';
 import { IntentWriter } from './intent-writer.js';
-import { type BatchEntry, type JobEntry, keyOf, newEntry, shardRefOf } from './job-entry.js';
+import { type BatchEntry, endWait, type JobEntry, keyOf, newEntry, shardRefOf } from './job-entry.js';
 import { observedAttempt, observedJob, unseenGoneJob } from './job-state.js';
 import { JobWrites } from './job-writes.js';
 import { ANNOTATIONS, componentSelector, LABELS } from './labels.js';
@@ -20,6 +20,8 @@ import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
 import { PodLogs } from './pod-logs.js';
 import { makePooledApiClient, MERGE_PATCH_OPTIONS, PooledAuthentication } from './connections.js';
+import { DirectCreate } from './direct-create.js';
+import { type RateLimitClock, type RateLimitSettings, rateLimiter } from './rate-limit.js';
 import { clusterTimeline } from './timeline.js';
 import { Tracker } from './tracker.js';
 
@@ -30,6 +32,8 @@ export interface KubernetesRuntimeOptions {
   observer?: Observer;
   /** Most write requests in flight at once (Job creates, suspensions, recorded intent, Secrets). */
   writeConcurrency?: number;
+  /** A client-side limit on every request to the API server (QPS and burst, as client-go's); none when absent or qps 0. */
+  rateLimit?: RateLimitSettings & { clock?: RateLimitClock };
   /** Retries of a client's request (the client is waiting), and of background work (until it succeeds). */
   requestRetry?: RetryPolicy;
   backgroundRetry?: RetryPolicy;
@@ -69,7 +73,8 @@ export class KubernetesRuntime implements Runtime {
 
   constructor(private readonly options: KubernetesRuntimeOptions) {
     const { kubeConfig, settings, logger } = options;
-    this.authentication = new PooledAuthentication(kubeConfig);
+    const rateLimit = rateLimiter(options.rateLimit, options.rateLimit?.clock);
+    this.authentication = new PooledAuthentication(kubeConfig, rateLimit);
     this.batchApi = makePooledApiClient(kubeConfig, this.authentication, BatchV1Api);
     this.coreApi = makePooledApiClient(kubeConfig, this.authentication, CoreV1Api);
     this.limiter = new Limiter(options.writeConcurrency ?? 16);
@@ -91,10 +96,11 @@ export class KubernetesRuntime implements Runtime {
       retryDelayMs: (failures) => Math.min(this.backgroundRetry.maxDelayMs, this.backgroundRetry.baseDelayMs * 2 ** failures),
       logger,
     });
-    this.batchRecords = new BatchRecords({ coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, write: (call, policy) => this.write(call, policy) });
+    const direct = new DirectCreate({ kubeConfig, authentication: this.authentication });
+    this.batchRecords = new BatchRecords({ coreApi: this.coreApi, direct, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, write: (call, policy) => this.write(call, policy) });
     this.podLogs = new PodLogs({ kubeConfig, coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, cachedPod: (name) => this.pods.get(name, namespace) });
     this.writes = new JobWrites({
-      batchApi: this.batchApi, settings, limiter: this.limiter, writer: this.writer, logger,
+      batchApi: this.batchApi, direct, settings, limiter: this.limiter, writer: this.writer, logger,
       requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, now: this.now,
       markAhead: Math.max(64, 8 * (options.writeConcurrency ?? 16)),
       closed: () => this.closed,
@@ -102,7 +108,7 @@ export class KubernetesRuntime implements Runtime {
       refresh: (entry) => this.refresh(entry),
       keepLog: (entry) => this.podLogs.keep(entry),
     });
-    const common = { kubeConfig, logger };
+    const common = { kubeConfig, logger, rateLimit };
     this.records = new Tracker<V1ConfigMap>({
       ...common,
       labelSelector: componentSelector(settings.component, 'batch'),
@@ -218,7 +224,7 @@ export class KubernetesRuntime implements Runtime {
     this.writer.forget(batch.name);
     this.batches.delete(batch.name);
     for (const entry of own) {
-      entry.abort.abort();
+      endWait(entry);
       this.entries.delete(entry.base.name);
     }
   }
@@ -227,7 +233,7 @@ export class KubernetesRuntime implements Runtime {
     this.closing ??= (async () => {
       this.closed = true;
       this.events = undefined;
-      for (const entry of this.entries.values()) entry.abort.abort();
+      for (const entry of this.entries.values()) endWait(entry);
       this.writes.unmarkUnsent(this.entries.values());
       // Outcomes still queued are written now, within a bound: an unreachable API server must not hold a shutdown.
       let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,6 @@
 import { type KubeConfig, type KubernetesListObject, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 import type { Logger } from '../../logger.js';
+import type { TokenBucket } from './rate-limit.js';
 import { defaultSleep } from './retry.js';
 
 export interface TrackerOptions<T extends KubernetesObject> {
@@ -10,6 +11,8 @@ export interface TrackerOptions<T extends KubernetesObject> {
   labelSelector: string;
   onChange: (object: T, deleted: boolean) => void;
   logger: Logger;
+  /** The client-side rate limit: starting a watch is a request too. */
+  rateLimit?: TokenBucket;
   /** Reconnect delays: from `baseDelayMs`, doubling up to `maxDelayMs`, reset once a list or event succeeds. */
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -39,7 +42,7 @@ export class Tracker<T extends KubernetesObject> {
       }
       return result;
     };
-    this.informer = new ListWatch<T>(options.path, new Watch(options.kubeConfig), list, false, options.labelSelector);
+    this.informer = new ListWatch<T>(options.path, limitedWatch(options.kubeConfig, options.rateLimit), list, false, options.labelSelector);
     this.informer.on('add', (object) => options.onChange(object, false));
     this.informer.on('update', (object) => options.onChange(object, false));
     this.informer.on('delete', (object) => options.onChange(object, true));
@@ -77,4 +80,15 @@ export class Tracker<T extends KubernetesObject> {
       await this.informer.start();
     });
   }
+}
+
+/** A Watch whose requests wait for the rate limit (client-node's Watch reaches the API server without the API clients). */
+function limitedWatch(kubeConfig: KubeConfig, rateLimit: TokenBucket | undefined): Watch {
+  if (!rateLimit) return new Watch(kubeConfig);
+  return new (class extends Watch {
+    override async watch(...args: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+      await rateLimit.take();
+      return super.watch(...args);
+    }
+  })(kubeConfig);
 }

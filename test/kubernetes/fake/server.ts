@@ -64,6 +64,7 @@ export class FakeApiServer {
   readonly requests: RequestLogEntry[] = [];
   private readonly failures: Array<FailureRule & { left: number }> = [];
   private chaosRule: { failureRate: number; maxDelayMs: number; forUser: string } | undefined;
+  private captured: { resource: string; bodies: string[] } | undefined;
   private readonly watchers = new Set<Watcher>();
   private readonly delivery = new WatchDelivery();
   private readonly traffic = new Traffic();
@@ -129,6 +130,12 @@ export class FakeApiServer {
     return this.traffic.maxInFlight(options);
   }
 
+  /** From now on, keeps the request bodies of creates of one resource exactly as sent (a benchmark replays them). */
+  captureCreates(resource: string): string[] {
+    this.captured = { resource, bodies: [] };
+    return this.captured.bodies;
+  }
+
   /** Cuts every open watch connection, as a network failure would. */
   dropWatches(): void {
     for (const watcher of this.watchers) watcher.socket.destroy();
@@ -191,6 +198,7 @@ export class FakeApiServer {
       return sendStatus(res, 400, 'the body of the request was in an unknown format');
     }
     if (verb === 'create' && typeof (parsed as Obj)?.metadata?.name === 'string') entry.name = (parsed as Obj).metadata.name;
+    if (verb === 'create' && body && this.captured?.resource === route.info.resource) this.captured.bodies.push(body);
     const failure = this.failures.find((rule) => (!rule.verb || rule.verb === verb) && (!rule.resource || rule.resource === route.info.resource) && rule.left > 0);
     if (failure) {
       failure.left--;
