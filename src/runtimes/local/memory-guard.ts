@@ -35,7 +35,10 @@ export class MemoryGuard {
     if (this.watched.size === 0) return;
     const resident = residentBytesByGroup(new Set(this.watched.keys()));
     for (const [pgid, watched] of this.watched) {
-      if ((resident.get(pgid) ?? 0) <= watched.limitBytes) continue;
+      // The leader is read on its own too, should the pass over /proc have missed it (it lists a busy machine's
+      // processes as they come and go).
+      const bytes = resident.get(pgid) ?? residentBytes(pgid);
+      if (bytes <= watched.limitBytes) continue;
       this.unwatch(pgid);
       watched.exceeded();
     }
@@ -71,10 +74,16 @@ export function residentBytesByGroup(groups: ReadonlySet<number>): Map<number, n
     // After the command name (which may hold spaces and parentheses): state, ppid, pgrp, ...
     const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3)[2]);
     if (!groups.has(pgrp)) continue;
-    const kilobytes = /^VmRSS:\s+(\d+) kB$/m.exec(read(`/proc/${entry}/status`))?.[1];
-    if (kilobytes !== undefined) totals.set(pgrp, (totals.get(pgrp) ?? 0) + Number(kilobytes) * 1024);
+    const bytes = residentBytes(Number(entry));
+    if (bytes > 0) totals.set(pgrp, (totals.get(pgrp) ?? 0) + bytes);
   }
   return totals;
+}
+
+/** One process's resident memory in bytes; 0 when it is gone. */
+function residentBytes(pid: number): number {
+  const kilobytes = /^VmRSS:\s+(\d+) kB$/m.exec(read(`/proc/${pid}/status`))?.[1];
+  return kilobytes === undefined ? 0 : Number(kilobytes) * 1024;
 }
 
 function read(file: string): string {
