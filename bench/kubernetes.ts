@@ -1,10 +1,13 @@
 // A batch against the fake Kubernetes API server: time until every Job exists, writes per job,
-// and what reads cost once synced.
-import { readFileSync } from 'node:fs';
+// and what reads cost once synced. Run in its own process (bench/servers/kubernetes-child.ts), the
+// service's real logger at the default level writing to a file.
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
+import { createLogger } from '../src/logger.js';
 import { startService } from '../src/service.js';
 import { startFakeApiServer } from '../test/kubernetes/fake/server.js';
 
@@ -18,7 +21,9 @@ export async function fakeKubernetesBatch(jobs: number) {
     apiDocument,
     cpus: 2,
   });
-  const service = await startService({ config, logger: silentLogger(), apiDocument, componentDir: '.', hostEnv: {}, kubeConfig: fake.kubeConfig('bench') });
+  const logDir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-bench-kube-'));
+  const logFile = createWriteStream(path.join(logDir, 'service.log'));
+  const service = await startService({ config, logger: createLogger({ level: config.logLevel, stream: logFile }), apiDocument, componentDir: '.', hostEnv: {}, kubeConfig: fake.kubeConfig('bench') });
   const server: Server = await new Promise((resolve) => {
     const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -39,5 +44,7 @@ export async function fakeKubernetesBatch(jobs: number) {
   server.close();
   await service.close();
   await fake.close();
+  await new Promise((resolve) => logFile.end(resolve));
+  rmSync(logDir, { recursive: true, force: true });
   return { jobs, answeredMs, allJobsMs, writes, writesPerJob: writes / jobs, readRequests };
 }
