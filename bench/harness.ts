@@ -160,7 +160,15 @@ export function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
-export async function load(port: number, options: { method: 'GET' | 'POST'; path: string; body?: string; connections?: number; seconds: number }) {
+/** CPU time (user + system) a process we started has used, in ms: robust to a busy machine where rates are not. */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+export async function load(port: number, options: { method: 'GET' | 'POST'; path: string; body?: string; connections?: number; seconds: number; pid?: number }) {
+  const cpuBefore = options.pid ? cpuMsOf(options.pid) : 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}${options.path}`,
     method: options.method,
@@ -171,7 +179,8 @@ export async function load(port: number, options: { method: 'GET' | 'POST'; path
   });
   const bad = result.non2xx + result.errors;
   if (bad > 0) throw new Error(`${bad} failed requests against ${options.path}`);
-  return { rps: result.requests.average, p99: result.latency.p99 };
+  const cpuUsPerRequest = options.pid ? ((cpuMsOf(options.pid) - cpuBefore) * 1000) / result.requests.total : NaN;
+  return { rps: result.requests.average, p99: result.latency.p99, cpuUsPerRequest };
 }
 
 export async function post(port: number, url: string, body: string, contentType = 'application/json'): Promise<{ ms: number; json: unknown }> {

@@ -16,15 +16,19 @@ export async function run(options: { quick: boolean; rounds: number; seconds: nu
   const sizes = { BENCH_SIZES: JSON.stringify({ job: jobSize }) };
   const stack = await startBaseline('servers/stack.ts', sizes);
   const bare = await startBaseline('servers/bare-http.ts', sizes);
-  const accept = { ours: [] as number[], stack: [] as number[], bare: [] as number[], oursP99: [] as number[], stackP99: [] as number[] };
-  const reads = { ours: [] as number[], stack: [] as number[], bare: [] as number[] };
+  const accept = { ours: [] as number[], stack: [] as number[], bare: [] as number[], oursP99: [] as number[], stackP99: [] as number[], oursCpu: [] as number[], stackCpu: [] as number[] };
+  const reads = { ours: [] as number[], stack: [] as number[], bare: [] as number[], oursCpu: [] as number[], stackCpu: [] as number[] };
   for (let round = 0; round < rounds; round++) {
     for (const [name, server] of [['ours', service], ['stack', stack], ['bare', bare]] as const) {
-      const a = await load(server.port, { method: 'POST', path: '/api/v1/jobs', body: jobBody, seconds });
+      const a = await load(server.port, { method: 'POST', path: '/api/v1/jobs', body: jobBody, seconds, pid: server.pid });
       accept[name].push(a.rps);
-      if (name === 'ours') accept.oursP99.push(a.p99);
-      if (name === 'stack') accept.stackP99.push(a.p99);
-      reads[name].push((await load(server.port, { method: 'GET', path: `/api/v1/jobs/${created.name}`, seconds })).rps);
+      const r = await load(server.port, { method: 'GET', path: `/api/v1/jobs/${created.name}`, seconds, pid: server.pid });
+      reads[name].push(r.rps);
+      if (name !== 'bare') {
+        accept[`${name}P99`].push(a.p99);
+        accept[`${name}Cpu`].push(a.cpuUsPerRequest);
+        reads[`${name}Cpu`].push(r.cpuUsPerRequest);
+      }
     }
   }
   const rows: Row[] = [];
@@ -32,7 +36,11 @@ export async function run(options: { quick: boolean; rounds: number; seconds: nu
   const p99Ratio = median(accept.oursP99) / median(accept.stackP99);
   rows.push({ scenario: 'accept', measure: 'POST /jobs req/s, durable, real logger', ours: fmt(accept.ours), baseline: `stack ${fmt(accept.stack)}; bare ${fmt(accept.bare)}`, ratio: acceptRatio.toFixed(2), target: '>= 0.85 of stack', met: acceptRatio >= 0.85 });
   rows.push({ scenario: 'accept', measure: 'POST /jobs p99 ms', ours: fmt(accept.oursP99, 1), baseline: `stack ${fmt(accept.stackP99, 1)}`, ratio: p99Ratio.toFixed(2), target: '<= 1.5x stack', met: p99Ratio <= 1.5 });
+  const cpuRatio = median(accept.stackCpu) / median(accept.oursCpu);
+  rows.push({ scenario: 'accept', measure: 'POST /jobs CPU us per request (ratio: stack/ours)', ours: fmt(accept.oursCpu), baseline: `stack ${fmt(accept.stackCpu)}`, ratio: cpuRatio.toFixed(2), target: '-', met: null });
   const readRatio = median(reads.ours) / median(reads.stack);
+  const readCpuRatio = median(reads.stackCpu) / median(reads.oursCpu);
+  rows.push({ scenario: 'reads', measure: 'GET /jobs/{name} CPU us per request (ratio: stack/ours)', ours: fmt(reads.oursCpu), baseline: `stack ${fmt(reads.stackCpu)}`, ratio: readCpuRatio.toFixed(2), target: '-', met: null });
   rows.push({ scenario: 'reads', measure: 'GET /jobs/{name} req/s, real logger', ours: fmt(reads.ours), baseline: `stack ${fmt(reads.stack)}; bare ${fmt(reads.bare)}`, ratio: readRatio.toFixed(2), target: '>= 0.9 of stack', met: readRatio >= 0.9 });
 
   // A 10,000-job batch read by one client: the JSON of each job is joined, not serialised again.

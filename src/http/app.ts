@@ -12,6 +12,7 @@ import { errorWriter, notFoundHandler } from './error-writer.js';
 import { jobsRouter } from './jobs-router.js';
 import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { requestLog } from './request-log.js';
+import { cacheValidatorRoutes } from './route-cache.js';
 
 export interface AppDependencies {
   scheduler: Scheduler;
@@ -74,6 +75,7 @@ export function createApp(deps: AppDependencies): Express {
   if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
   app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
   app.use('/api', onlyPost(screenBody(deps.admission.limits)));
+  cacheValidatorRoutes();
   app.use(
     '/api',
     OpenApiValidator.middleware({
