@@ -8,22 +8,33 @@ import { type Baseline, firstMessage, fmt, forkProcess, median, post, resetPeak,
 import { measureThroughput } from './throughput.js';
 
 const JOBS = 100_000;
-const settings = { JOB_SCHEDULER_MAX_BATCH_JOBS: String(JOBS), JOB_SCHEDULER_MAX_TRACKED_JOBS: '1000000', JOB_SCHEDULER_MAX_REQUEST_BYTES: String(256 * 1024 * 1024) };
+// A 100 MiB request on a busy 2-core machine may take longer than the default request timeout (60 s).
+const settings = {
+  JOB_SCHEDULER_MAX_BATCH_JOBS: String(JOBS), JOB_SCHEDULER_MAX_TRACKED_JOBS: '1000000', JOB_SCHEDULER_MAX_REQUEST_BYTES: String(256 * 1024 * 1024),
+  JOB_SCHEDULER_REQUEST_TIMEOUT_SECONDS: '600',
+};
 
+const filler = 'x'.repeat(1000);
 /** Distinct jobs: each its own id and payload. */
+const jobAt = (i: number) => ({ jobId: `job-${i}`, payload: `${String(i).padStart(24, '0')}${filler}` });
+
 export function bigBatchBody(jobs: number): string {
-  const filler = 'x'.repeat(1000);
-  return JSON.stringify({ jobScheduleDescriptions: Array.from({ length: jobs }, (_, i) => ({ jobId: `job-${i}`, payload: `${String(i).padStart(24, '0')}${filler}` })) });
+  return JSON.stringify({ jobScheduleDescriptions: Array.from({ length: jobs }, (_, i) => jobAt(i)) });
+}
+
+/** The same jobs streamed: the batch's own fields on the first line, one job per line after. */
+export function bigBatchLines(jobs: number): string {
+  return `{}\n${Array.from({ length: jobs }, (_, i) => JSON.stringify(jobAt(i))).join('\n')}\n`;
 }
 
 interface Submission { answeredMs: number; longestStallMs: number; peakGrowthBytes: number; name: string }
 
-async function submit(server: { port: number; pid: number }, body: string): Promise<Submission> {
+async function submit(server: { port: number; pid: number }, body: string, contentType = 'application/json'): Promise<Submission> {
   const pinger = forkProcess('baselines/pinger.mjs', [`http://127.0.0.1:${server.port}/healthz`]);
   await firstMessage(pinger);
   resetPeak(server.pid);
   const before = rssOf(server.pid).rss;
-  const answer = await post(server.port, '/api/v1/batches', body);
+  const answer = await post(server.port, '/api/v1/batches', body, contentType);
   const peak = rssOf(server.pid).peak;
   const result = firstMessage<{ longestMs: number }>(pinger);
   pinger.send('stop');
@@ -34,26 +45,34 @@ async function submit(server: { port: number; pid: number }, body: string): Prom
 export async function run(options: { quick: boolean; rounds: number }): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-bench-store-'));
   try {
+    // One JSON body (as Radix clients send it) to a service of its own, against the stack taking the same body;
+    // then the same jobs streamed as application/x-ndjson to the service whose store the next rows use.
     const body = bigBatchBody(JOBS);
-    const service = await startService({ dataDir, env: { ...settings, JOB_SCHEDULER_MAX_RUNNING: '1' } });
+    const jsonService = await startService({ env: { ...settings, JOB_SCHEDULER_MAX_RUNNING: '1' } });
+    const json = await submit(jsonService, body);
+    await jsonService.stop();
     const stack: Baseline = await startBaseline('servers/stack.ts');
-    const ours = await submit(service, body);
     const theirs = await submit(stack, body);
     await stack.stop();
+    const service = await startService({ dataDir, env: { ...settings, JOB_SCHEDULER_MAX_RUNNING: '1' } });
+    const ours = await submit(service, bigBatchLines(JOBS), 'application/x-ndjson');
     // Every job ends (stopped before it ran): the store then holds 100,000 finished jobs.
     await post(service.port, `/api/v1/batches/${ours.name}/stop`, '');
     await untilBatchDone(service.port, ours.name);
     await service.stop();
-    const rows: Row[] = [
-      { scenario: 'big batch', measure: '100,000 x 1 KiB: answered, ms', ours: ours.answeredMs.toFixed(0), baseline: `stack ${theirs.answeredMs.toFixed(0)}`, ratio: (ours.answeredMs / theirs.answeredMs).toFixed(2), target: '<= 2500 ms', met: ours.answeredMs <= 2500 },
-      { scenario: 'big batch', measure: '100,000 x 1 KiB: longest event-loop stall, ms', ours: ours.longestStallMs.toFixed(0), baseline: `stack ${theirs.longestStallMs.toFixed(0)}`, ratio: (ours.longestStallMs / theirs.longestStallMs).toFixed(2), target: '<= 100 ms', met: ours.longestStallMs <= 100 },
-      { scenario: 'big batch', measure: '100,000 x 1 KiB: peak RSS growth per job, bytes', ours: (ours.peakGrowthBytes / JOBS).toFixed(0), baseline: `stack ${(theirs.peakGrowthBytes / JOBS).toFixed(0)}`, ratio: (ours.peakGrowthBytes / theirs.peakGrowthBytes).toFixed(2), target: '<= 3072', met: ours.peakGrowthBytes / JOBS <= 3072 },
-    ];
+    const rows: Row[] = [];
+    for (const [how, mine] of [['ndjson', ours], ['JSON', json]] as const) {
+      rows.push(
+        { scenario: 'big batch', measure: `100,000 x 1 KiB as ${how}: answered, ms`, ours: mine.answeredMs.toFixed(0), baseline: `stack, JSON ${theirs.answeredMs.toFixed(0)}`, ratio: (mine.answeredMs / theirs.answeredMs).toFixed(2), target: '<= 2500 ms', met: mine.answeredMs <= 2500 },
+        { scenario: 'big batch', measure: `100,000 x 1 KiB as ${how}: longest event-loop stall, ms`, ours: mine.longestStallMs.toFixed(0), baseline: `stack, JSON ${theirs.longestStallMs.toFixed(0)}`, ratio: (mine.longestStallMs / theirs.longestStallMs).toFixed(2), target: '<= 100 ms', met: mine.longestStallMs <= 100 },
+        { scenario: 'big batch', measure: `100,000 x 1 KiB as ${how}: peak RSS growth per job, bytes`, ours: (mine.peakGrowthBytes / JOBS).toFixed(0), baseline: `stack, JSON ${(theirs.peakGrowthBytes / JOBS).toFixed(0)}`, ratio: (mine.peakGrowthBytes / theirs.peakGrowthBytes).toFixed(2), target: '<= 3072', met: mine.peakGrowthBytes / JOBS <= 3072 },
+      );
+    }
     const startup = await startUp(dataDir, options.rounds);
     rows.push(...startup.rows);
     const throughput = await measureThroughput({ jobs: options.quick ? 500 : 2000, rounds: options.quick ? 1 : Math.min(options.rounds, 2), dataDir, store: `${JOBS} finished jobs stored` });
     rows.push(...throughput.rows);
-    return { rows, raw: { ours, stack: theirs, startup: startup.raw, throughput: throughput.raw } };
+    return { rows, raw: { ndjson: ours, json, stack: theirs, startup: startup.raw, throughput: throughput.raw } };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -47,6 +47,8 @@ export interface ServiceOptions {
   env?: Record<string, string>;
   /** Lets the bench ask for a full GC and the memory figures (bench/servers/gc-hook.mjs). */
   memoryHook?: boolean;
+  /** More node options (a profile: `--cpu-prof`). */
+  execArgv?: string[];
 }
 
 export interface ServiceProcess {
@@ -74,7 +76,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const port = await freePort();
   const memoryFile = path.join(work, 'memory.json');
   const log = openSync(path.join(work, 'service.log'), 'a');
-  const execArgv = options.memoryHook ? ['--expose-gc', '--import', path.join(here, 'servers/gc-hook.mjs')] : [];
+  const execArgv = [...(options.memoryHook ? ['--expose-gc', '--import', path.join(here, 'servers/gc-hook.mjs')] : []), ...(options.execArgv ?? [])];
   const started = performance.now();
   const child = spawn(process.execPath, [...execArgv, path.join(root, 'dist/main.js')], {
     cwd: root,

@@ -60,6 +60,22 @@ describe('batches streamed as application/x-ndjson', function () {
     assert.match(refused.body.message, /jobScheduleDescriptions\[1\]\.command/);
   });
 
+  it('when a batch is larger than one part of the build (2,000 jobs), its jobs keep their order, one batch name and distinct names', async () => {
+    t = await startTestService({ component: { command: ['/bin/sleep', '60'] }, env: { JOB_SCHEDULER_MAX_RUNNING: '1' } });
+    const jobs = Array.from({ length: 4500 }, (_, i) => ({ jobId: `j-${i}` }));
+    const created = await t.request.post('/api/v1/batches').set('content-type', NDJSON).send(lines({}, ...jobs)).expect(200);
+    const batch = await t.request.get(`/api/v1/batches/${created.body.name}`).expect(200);
+    const statuses = batch.body.jobStatuses as Array<{ name: string; jobId: string; batchName: string }>;
+    assert.deepEqual(statuses.map((job) => job.jobId), jobs.map((job) => job.jobId));
+    assert.ok(statuses.every((job) => job.batchName === created.body.name && job.name.startsWith(`${created.body.name}-`)));
+    assert.equal(new Set(statuses.map((job) => job.name)).size, 4500);
+    // The store keeps each job's place in the batch: a restart answers the same order.
+    await t.close({ keepData: true });
+    t = await startTestService({ component: { command: ['/bin/sleep', '60'] }, env: { JOB_SCHEDULER_MAX_RUNNING: '1' }, dataDir: t.dataDir });
+    const reloaded = await t.request.get(`/api/v1/batches/${created.body.name}`).expect(200);
+    assert.deepEqual(reloaded.body.jobStatuses.map((job: { name: string }) => job.name), statuses.map((job) => job.name));
+  });
+
   it('when the body is not UTF-8, answers 400', async () => {
     t = await startTestService();
     const body = Buffer.concat([Buffer.from('{}\n{"payload":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]);
