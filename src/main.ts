@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config.js';
 import { answerMalformedRequests } from './http/error-writer.js';
@@ -51,9 +51,7 @@ async function main(): Promise<void> {
   let kubeConfig: KubeConfig | undefined;
   if (config.runtime === 'kubernetes') {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
-    // Imported here only: a local service never loads the Kubernetes client (seconds of start-up, tens of MB).
-    const { KubeConfig: ClusterConfig } = await import('@kubernetes/client-node');
-    kubeConfig = new ClusterConfig();
+    kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
   }
   // The port first: an instance that cannot have it exits before it opens, settles or ends any job.

@@ -9,7 +9,7 @@ import { Metrics, type Observer } from './metrics.js';
 import { Notifier } from './notifications/notifier.js';
 import { MemoryOutbox } from './notifications/outbox.js';
 import { SqliteOutbox } from './notifications/sqlite-outbox.js';
-import type { KubernetesRuntime } from './runtimes/kubernetes/kubernetes-runtime.js';
+import { KubernetesRuntime } from './runtimes/kubernetes/kubernetes-runtime.js';
 import { JobFiles } from './runtimes/local/job-files.js';
 import { LocalRuntime } from './runtimes/local/local-runtime.js';
 import type { Runtime } from './runtimes/runtime.js';
@@ -53,7 +53,7 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
   const { config, logger } = deps;
   const metrics = new Metrics();
   const local = config.runtime === 'local' ? await openLocalState(deps, metrics) : undefined;
-  const runtime: Runtime = local ? localRuntime(deps, local) : await kubernetesRuntime(deps, metrics);
+  const runtime: Runtime = local ? localRuntime(deps, local) : kubernetesRuntime(deps, metrics);
   const notifier = config.component.notifications?.webhook ? createNotifier(deps, config.component.notifications.webhook, metrics, local?.dataDir) : undefined;
   const scheduler = new Scheduler({
     runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: notifier,
@@ -159,11 +159,8 @@ function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependen
   });
 }
 
-async function kubernetesRuntime({ config, logger, kubeConfig }: ServiceDependencies, observer: Observer): Promise<KubernetesRuntime> {
+function kubernetesRuntime({ config, logger, kubeConfig }: ServiceDependencies, observer: Observer): KubernetesRuntime {
   if (!kubeConfig) throw new Error('the kubernetes runtime needs a kubeconfig');
-  // Loaded only when used: the Kubernetes client costs a local service about 2 s of start-up and 60 MB it
-  // would carry (and every job spawn would copy) for nothing.
-  const { KubernetesRuntime } = await import('./runtimes/kubernetes/kubernetes-runtime.js');
   const { kubernetes, component } = config;
   const namespace = kubernetes.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
   return new KubernetesRuntime({
