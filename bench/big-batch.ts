@@ -108,3 +108,9 @@ async function startUp(dataDir: string, rounds: number): Promise<{ rows: Row[]; 
     raw: { full, empty, restarted, fresh },
   };
 }
+
+// `npm run bench:batch`: these rows alone.
+if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
+  const { rows } = await run({ quick: process.argv.includes('--quick'), rounds: 1 });
+  for (const row of rows) console.log(`${row.measure}: ${row.ours} (${row.baseline}; target ${row.target})`);
+}
