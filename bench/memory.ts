@@ -1,32 +1,51 @@
-// RSS growth of the in-memory index holding 100,000 finished jobs (run with --expose-gc).
-import { mergeJobSpec } from '../src/core/merge.js';
-import type { JobRecord } from '../src/core/model.js';
-import { StateIndex } from '../src/scheduler/state-index.js';
+// Memory per finished job through the real service: distinct jobs (ids, payloads, variables) run to their
+// end, then every batch read once (which fills the JSON cache), then a restart on the same store. RSS after a
+// full GC in the service (bench/servers/gc-hook.mjs), less the same service's on an empty store.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { getJson, post, type Row, startService, untilBatchDone } from './harness.js';
 
-const jobs = Number(process.argv[2] ?? 100_000);
-const perBatch = 1000;
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with --expose-gc');
-const settle = () => {
-  for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().rss;
-};
-const index = new StateIndex(undefined);
-const before = settle();
-const spec = mergeJobSpec({ command: ['/bin/true'] }, undefined, {});
-const stamp = (ms: number) => new Date(Date.UTC(2026, 10, 23) + ms).toISOString();
-for (let b = 0; b < jobs / perBatch; b++) {
-  const batchName = `batch-bench-20261123000000-${String(b).padStart(8, '0')}`;
-  const records: JobRecord[] = [];
-  for (let i = 0; i < perBatch; i++) {
-    const name = `${batchName}-${String(i).padStart(8, '0')}`;
-    records.push({
-      name, batchName, index: i, jobId: `job-${i}`, spec, status: 'Succeeded',
-      created: stamp(b), started: stamp(b + 1), ended: stamp(b + 2), updated: stamp(b + 2), message: null, failed: 0,
-      attempts: [{ name: `${name}-0`, created: stamp(b + 1), startTime: stamp(b + 1), endTime: stamp(b + 2), exitCode: 0, reason: 'Completed', replicaStatus: 'Succeeded' }],
-    });
-  }
-  index.addBatch({ name: batchName, type: 'batch', created: stamp(b) }, records);
+const PER_BATCH = 1000;
+const settings = { JOB_SCHEDULER_MAX_RUNNING: '2', JOB_SCHEDULER_MAX_TRACKED_JOBS: '1000000' };
+
+function batchBody(batch: number): string {
+  const filler = 'p'.repeat(1000);
+  return JSON.stringify({
+    jobScheduleDescriptions: Array.from({ length: PER_BATCH }, (_, i) => ({
+      jobId: `job-${batch}-${i}`,
+      payload: `${batch}-${i}-${filler}`,
+      variables: { INPUT: `input-${batch}-${i}`, ATTEMPT_NOTE: `n${(batch * PER_BATCH + i).toString(36)}` },
+    })),
+  });
 }
-const after = settle();
-process.send?.({ jobs, rssGrowthBytes: after - before, bytesPerJob: (after - before) / jobs, heldBatches: [...index.allBatches()].length });
+
+export async function run(options: { quick: boolean }): Promise<{ rows: Row[]; raw: unknown }> {
+  const jobs = options.quick ? 4_000 : 10_000;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-bench-memory-'));
+  try {
+    let service = await startService({ command: ['/bin/true'], dataDir, env: settings, memoryHook: true });
+    const empty = await service.memory();
+    const names: string[] = [];
+    for (let b = 0; b < jobs / PER_BATCH; b++) names.push(((await post(service.port, '/api/v1/batches', batchBody(b))).json as { name: string }).name);
+    for (const name of names) await untilBatchDone(service.port, name);
+    const finished = await service.memory();
+    for (const name of names) await getJson(service.port, `/api/v1/batches/${name}`);
+    const read = await service.memory();
+    await service.stop();
+    service = await startService({ command: ['/bin/true'], dataDir, env: settings, memoryHook: true });
+    const restarted = await service.memory();
+    await service.stop();
+    const perJob = (m: NodeJS.MemoryUsage) => (m.rss - empty.rss) / jobs;
+    const row = (when: string, m: NodeJS.MemoryUsage): Row => ({
+      scenario: 'memory', measure: `RSS per finished job (${jobs} distinct jobs), ${when}, bytes`, ours: perJob(m).toFixed(0),
+      baseline: `empty store ${(empty.rss / 2 ** 20).toFixed(0)} MiB; V8 heap ${((m.heapUsed - empty.heapUsed) / jobs).toFixed(0)} B/job`, ratio: '-', target: '<= 1024', met: perJob(m) <= 1024,
+    });
+    return {
+      rows: [row('after they finished', finished), row('after every batch was read once', read), row('after a restart', restarted)],
+      raw: { jobs, empty, finished, read, restarted, heapPerJob: { finished: (finished.heapUsed - empty.heapUsed) / jobs, read: (read.heapUsed - empty.heapUsed) / jobs, restarted: (restarted.heapUsed - empty.heapUsed) / jobs } },
+    };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

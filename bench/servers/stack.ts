@@ -14,7 +14,10 @@ const jobBody = job(Math.max(0, (sizes.job ?? 300) - job(0).length));
 const batchBody = JSON.stringify({ name: 'batch-bench', batchName: 'batch-bench', batchType: 'batch', created: now, started: null, ended: null, updated: now, status: 'Waiting', message: filler(sizes.batch ?? 100) });
 
 const app = express();
-app.use('/api', express.json({ limit: 64 * 1024 * 1024 }));
+app.get('/healthz', (_req, res) => {
+  res.json({ status: 'ok' });
+});
+app.use('/api', express.json({ limit: 256 * 1024 * 1024 }));
 app.use('/api', OpenApiValidator.middleware({ apiSpec: apiDocument as never, validateRequests: true, validateResponses: false, validateSecurity: false }));
 const sendJob = (_req: express.Request, res: express.Response) => {
   res.type('application/json').send(jobBody);

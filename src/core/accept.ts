@@ -13,6 +13,11 @@ export interface BuildBatchInput {
   suffix: () => string;
   /** Whether a batch name is already taken. */
   taken: (name: string) => boolean;
+  /**
+   * A large batch is built in parts, one turn of the event loop each: the later parts carry the batch's
+   * name, the index of their first job, and the suffixes already used.
+   */
+  part?: { name: string; firstIndex: number; usedSuffixes: Set<string> };
 }
 
 /**
@@ -21,10 +26,11 @@ export interface BuildBatchInput {
  */
 export function buildBatch(input: BuildBatchInput): NewBatch {
   const { description, now } = input;
-  let name = batchName(input.componentName, now, input.suffix());
-  while (input.taken(name)) name = batchName(input.componentName, now, input.suffix());
+  let name = input.part?.name ?? batchName(input.componentName, now, input.suffix());
+  while (!input.part && input.taken(name)) name = batchName(input.componentName, now, input.suffix());
   const created = now.toISOString();
-  const used = new Set<string>();
+  const used = input.part?.usedSuffixes ?? new Set<string>();
+  const firstIndex = input.part?.firstIndex ?? 0;
   const specs = new Map<string, JobSpec>();
   const jobs = description.jobScheduleDescriptions.map((job, index) => {
     let suffix = input.suffix();
@@ -40,7 +46,7 @@ export function buildBatch(input: BuildBatchInput): NewBatch {
     const record: JobRecord = {
       name: jobName(name, suffix),
       batchName: name,
-      index,
+      index: firstIndex + index,
       spec,
       status: 'Waiting',
       created,

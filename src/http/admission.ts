@@ -21,7 +21,7 @@ export interface AdmissionOptions {
 const CHUNK = 1000;
 const MAX_PROBLEMS = 20;
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Before schema validation: the cheap refusals, first the batch size on the bare array length (a
@@ -69,12 +69,16 @@ export function admitSubmissions(options: AdmissionOptions): Router {
     next();
   });
   router.post('/v1/batches', async (req, _res, next) => {
-    const batch = req.body as BatchDescription;
-    refuseOn(await batchProblems(batch, inherited, options));
-    checkTrackedJobs(options.trackedJobs(), batch.jobScheduleDescriptions.length, options.limits, options.retryAfterSeconds);
+    await admitBatch(req.body as BatchDescription, options);
     next();
   });
   return router;
+}
+
+/** The checks of a batch after schema validation, however it was sent: trust, per-job bounds, tracked jobs. */
+export async function admitBatch(batch: BatchDescription, options: AdmissionOptions): Promise<void> {
+  refuseOn(await batchProblems(batch, overlayExecSize(EMPTY_EXEC_SIZE, options.component), options));
+  checkTrackedJobs(options.trackedJobs(), batch.jobScheduleDescriptions.length, options.limits, options.retryAfterSeconds);
 }
 
 interface Problems {

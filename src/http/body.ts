@@ -125,7 +125,7 @@ function describeType(contentType: string | undefined): string {
   return /^[\w.+-]+\/[\w.+-]+$/.test(type) ? type : 'an unreadable Content-Type';
 }
 
-function tooLarge(maxBytes: number, declared?: number): ApiError {
+export function tooLarge(maxBytes: number, declared?: number): ApiError {
   const size = declared === undefined ? `more than ${maxBytes} bytes` : `${declared} bytes`;
   return ApiError.payloadTooLarge(`the request body is ${size}; at most ${maxBytes} are accepted (JOB_SCHEDULER_MAX_REQUEST_BYTES): split the batch`);
 }
@@ -134,7 +134,7 @@ function tooLarge(maxBytes: number, declared?: number): ApiError {
  * Answers at once and closes the connection after the answer (what is left of the body cannot be told
  * from a next request); what arrives meanwhile is read and dropped, so the answer is not lost to a reset.
  */
-function refuse(req: Request, res: Response, error: ApiError, next: (error: unknown) => void): void {
+export function refuse(req: Request, res: Response, error: ApiError, next: (error: unknown) => void): void {
   res.setHeader('Connection', 'close');
   req.resume();
   next(error);

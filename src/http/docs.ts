@@ -8,9 +8,11 @@ const swaggerUiDir = path.dirname(createRequire(import.meta.url).resolve('swagge
 
 /** Serves the OpenAPI document at `<base>/openapi.yaml` and `<base>/openapi.json` (plain routes, no sub-router). */
 export function serveApiDocument(app: Express, base: string, apiDocument: object): void {
-  const yaml = toYaml(apiDocument);
+  // Written as YAML when first asked for: turning the document into YAML is a noticeable part of a start.
+  let yaml: string | undefined;
   const json = JSON.stringify(apiDocument);
   app.get(`${base}/openapi.yaml`, (_req, res) => {
+    yaml ??= toYaml(apiDocument);
     res.type('application/yaml').send(yaml);
   });
   app.get(`${base}/openapi.json`, (_req, res) => {

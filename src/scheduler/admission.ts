@@ -1,5 +1,6 @@
 import { buildBatch } from '../core/accept.js';
-import type { BatchDescription, BatchRecord, JobSettings } from '../core/model.js';
+import type { BatchDescription, BatchRecord, JobSettings, NewBatch } from '../core/model.js';
+import { SUFFIX_LENGTH } from '../core/naming.js';
 import type { Logger } from '../logger.js';
 import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
@@ -29,15 +30,7 @@ export class Admission {
 
   async accept(description: BatchDescription, type: BatchRecord['type']): Promise<BatchEntry> {
     const { reads, runtime, logger } = this.options;
-    const accepted = buildBatch({
-      componentName: this.options.componentName,
-      component: this.options.componentSettings,
-      description,
-      type,
-      now: this.options.now(),
-      suffix: this.suffix,
-      taken: (name) => reads.index.batch(name) !== undefined,
-    });
+    const accepted = await this.build(description, type);
     await runtime.accept(accepted);
     const records = accepted.jobs.map((job) => job.record);
     const entry = reads.index.addBatch(accepted.batch, records);
@@ -45,4 +38,27 @@ export class Admission {
     (this.options.observer ?? noObserver).batchAccepted(type, records.length);
     return entry;
   }
+
+  /** The records of a batch, built in parts of BUILD_PART jobs, one turn of the event loop each. */
+  private async build(description: BatchDescription, type: BatchRecord['type']): Promise<NewBatch> {
+    const all = description.jobScheduleDescriptions;
+    const now = this.options.now();
+    const input = {
+      componentName: this.options.componentName, component: this.options.componentSettings, type, now, suffix: this.suffix,
+      taken: (name: string) => this.options.reads.index.batch(name) !== undefined,
+    };
+    const first = buildBatch({ ...input, description: { ...description, jobScheduleDescriptions: all.slice(0, BUILD_PART) } });
+    if (all.length <= BUILD_PART) return first;
+    const part = { name: first.batch.name, firstIndex: 0, usedSuffixes: new Set(first.jobs.map(({ record }) => record.name.slice(-SUFFIX_LENGTH))) };
+    const jobs = first.jobs;
+    for (let start = BUILD_PART; start < all.length; start += BUILD_PART) {
+      await new Promise((resolve) => setImmediate(resolve));
+      part.firstIndex = start;
+      jobs.push(...buildBatch({ ...input, part, description: { ...description, jobScheduleDescriptions: all.slice(start, start + BUILD_PART) } }).jobs);
+    }
+    return { batch: first.batch, jobs };
+  }
 }
+
+/** Jobs built between two turns of the event loop (a few milliseconds' work). */
+const BUILD_PART = 2000;

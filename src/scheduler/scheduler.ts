@@ -112,9 +112,10 @@ export class Scheduler {
     return jobStatusView(entry.jobs[0]!, 'job');
   }
 
-  async createBatch(description: BatchDescription): Promise<BatchStatusView> {
+  /** With `withJobs: false` (a streamed submission of many jobs), the answer leaves out `jobStatuses`. */
+  async createBatch(description: BatchDescription, options: { withJobs?: boolean } = {}): Promise<BatchStatusView> {
     const entry = await this.accept(checkBatchDescription(description), 'batch');
-    return this.reads.batchView(entry, true);
+    return this.reads.batchView(entry, options.withJobs ?? true);
   }
 
   listJobs(): JobStatusView[] {

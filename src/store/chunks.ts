@@ -1,8 +1,8 @@
 import type { NewBatch } from '../core/model.js';
 
 /** Most jobs, and most payload bytes, written in one transaction of a large batch. */
-const CHUNK_JOBS = 1000;
-const CHUNK_BYTES = 4 * 1024 * 1024;
+const CHUNK_JOBS = 250;
+const CHUNK_BYTES = 1024 * 1024;
 
 /** Splits a batch's jobs into the transactions of a chunked insert (one, for a usual batch). */
 export function chunksOf(jobs: NewBatch['jobs']): Array<NewBatch['jobs']> {

@@ -62,6 +62,29 @@ describe('SqliteStore accepting a large batch', () => {
     }
   });
 
+  it('when batches alternate specs between their jobs, a reopen gives every job its own batch and spec, and jobs with one spec text share one object', async () => {
+    const file = path.join(dir, 'scheduler.db');
+    const store = new SqliteStore({ file });
+    const specOf = (command: string) => ({ ...aBatch().jobs[0]!.record.spec, command: [command] });
+    const commands = [['a', 'a', 'b', 'a'], ['b', 'c'], ['c']];
+    const batches = commands.map((list) => {
+      const { batch, jobs: [job] } = aBatch();
+      return { batch, jobs: list.map((command, index) => ({ record: { ...job!.record, name: `${batch.name}-${String(index).padStart(8, '0')}`, index, spec: specOf(command) }, payload: '' })) };
+    });
+    for (const batch of batches) await store.insertBatch(batch);
+    store.close();
+    const reopened = new SqliteStore({ file });
+    try {
+      const { jobs } = reopened.load();
+      assert.deepEqual(jobs.map((job) => [job.batchName, job.spec.command[0]]), batches.flatMap(({ batch }, b) => commands[b]!.map((command) => [batch.name, command])));
+      assert.equal(jobs[0]!.spec, jobs[3]!.spec);
+      assert.equal(jobs[2]!.spec, jobs[4]!.spec);
+      assert.notEqual(jobs[0]!.spec, jobs[2]!.spec);
+    } finally {
+      reopened.close();
+    }
+  });
+
   it('when the process dies between the transactions of a large batch, the next start has none of it (it was never answered)', () => {
     const file = path.join(dir, 'scheduler.db');
     const before = new SqliteStore({ file });
