@@ -1,9 +1,7 @@
 // A filtered page of 100 jobs out of 100,000, against reading one job, from the same service in its own process.
-import { fork } from 'node:child_process';
-import path from 'node:path';
 import autocannon from 'autocannon';
+import { startService } from './harness.js';
 
-const here = import.meta.dirname;
 const BATCH = 10_000;
 /** One job in `SHARDS` carries each value of the label the page selects on. */
 const SHARDS = 50;
@@ -26,14 +24,9 @@ export async function run(options: { quick: boolean }): Promise<Row[] & { raw?: 
   const rounds = options.quick ? 1 : 3;
   const seconds = options.quick ? 2 : 5;
   // One slot held by a sleeping command: every other job stays Waiting, so the lists do not move while measured.
-  const child = fork(path.join(here, 'servers/service.ts'), [], {
-    execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_MAX_RUNNING: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const service = await startService({ env: { JOB_SCHEDULER_MAX_RUNNING: '1' } });
   try {
-    const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-      child.once('message', (message) => resolve(message as { port: number }));
-      child.once('exit', (code) => reject(new Error(`the service exited with ${code}`)));
-    });
+    const { port } = service;
     const names: string[] = [];
     for (let b = 0; b < batches; b++) {
       const body = JSON.stringify({ labels: { bench: 'listing' }, jobScheduleDescriptions: Array.from({ length: BATCH }, (_, i) => ({ labels: { shard: String(i % SHARDS) } })) });
@@ -68,8 +61,6 @@ export async function run(options: { quick: boolean }): Promise<Row[] & { raw?: 
     rows.raw = { jobs: batches * BATCH, ...measured };
     return rows;
   } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    if (child.exitCode === null) child.send('stop');
-    await exited;
+    await service.stop();
   }
 }

@@ -4,6 +4,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { startService } from './harness.js';
 
 interface Row { scenario: string; measure: string; ours: string; baseline: string; ratio: string; target: string; met: boolean | null }
 
@@ -39,8 +40,8 @@ const fmt = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFix
 export async function run(options: { quick: boolean }): Promise<Row[]> {
   const rounds = options.quick ? 2 : 5;
   const seconds = options.quick ? 2 : 4;
-  const service = child('servers/service.ts', { BENCH_MAX_RUNNING: '4', BENCH_COMMAND: '["/bin/true"]' });
-  const { port } = (await service.first) as { port: number };
+  const service = await startService({ command: ['/bin/true'], env: { JOB_SCHEDULER_MAX_RUNNING: '4' } });
+  const { port } = service;
   const batchBody = JSON.stringify({ jobScheduleDescriptions: Array.from({ length: 10_000 }, (_, i) => ({ jobId: `job-${i}` })) });
   const created = await fetch(`http://127.0.0.1:${port}/api/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batchBody });
   const { name: batch } = (await created.json()) as { name: string };
@@ -64,9 +65,7 @@ export async function run(options: { quick: boolean }): Promise<Row[]> {
   }
   const progress = (await (await fetch(`http://127.0.0.1:${port}/api/v1/batches/${batch}`)).json()) as { status: string; jobStatuses: Array<{ status: string }> };
   const finished = progress.jobStatuses.filter((job) => job.status === 'Succeeded').length;
-  const exited = new Promise((resolve) => service.child.once('exit', resolve));
-  service.child.send('stop');
-  await exited;
+  await service.stop();
   const ratio = median(withReaders) / median(without);
   const events = delivered.reduce((sum, d) => sum + d.events, 0);
   const cut = delivered.reduce((sum, d) => sum + d.cut, 0);
