@@ -39,14 +39,48 @@ export async function startKubeTestService(fake: FakeApiServer, options: { compo
     const listening = service.app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const { port } = server.address() as { port: number };
+  let closing: Promise<void> | undefined;
   return {
     request: supertest.agent(`http://127.0.0.1:${port}`),
     service,
     config,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await service.close();
+    close() {
+      closing ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await service.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export interface FakeClusterFrame {
+  /** Starts the service on this test's fake cluster; the frame closes it after the test (closing it first is fine). */
+  start(options?: Parameters<typeof startKubeTestService>[1]): Promise<KubeTestService>;
+}
+
+/**
+ * Registers, in the calling `describe`, a fresh fake API server and cluster actor for every test (handed to `each`
+ * before the test), and closes after the test every service `start` started, then the fake.
+ */
+export function fakeClusterFrame(each: (cluster: { fake: FakeApiServer; actor: ClusterActor }) => void): FakeClusterFrame {
+  let fake: FakeApiServer | undefined;
+  const started: KubeTestService[] = [];
+  beforeEach(async () => {
+    fake = await startFakeApiServer();
+    each({ fake, actor: new ClusterActor(fake) });
+  });
+  afterEach(async () => {
+    for (const service of started.splice(0)) await service.close();
+    await fake?.close();
+    fake = undefined;
+  });
+  return {
+    async start(options) {
+      const service = await startKubeTestService(fake!, options);
+      started.push(service);
+      return service;
     },
   };
 }

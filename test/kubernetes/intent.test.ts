@@ -3,7 +3,7 @@ import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { JobStatusView } from '../../src/core/view.js';
 import { TERMINAL, waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
-import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import { ClusterActor, fakeClusterFrame, type KubeTestService, NAMESPACE } from './harness.js';
 
 /**
  * Issue 9, lines 8-11: a stop, a final outcome and a refused create are recorded on the cluster, so that a
@@ -12,18 +12,9 @@ import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, star
 describe('the Kubernetes runtime: durable intent, lagging watches, objects deleted by others', function () {
   this.timeout(60_000);
   let fake: FakeApiServer;
-  let t: KubeTestService | undefined;
   let actor: ClusterActor;
-
-  beforeEach(async () => {
-    fake = await startFakeApiServer();
-    actor = new ClusterActor(fake);
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await fake.close();
-  });
+  let t: KubeTestService | undefined;
+  const cluster = fakeClusterFrame((each) => ({ fake, actor } = each));
 
   const job = async (name: string): Promise<JobStatusView> => (await t!.request.get(`/api/v1/jobs/${name}`).expect(200)).body as JobStatusView;
   const batchJob = async (batch: string, name: string): Promise<JobStatusView> => (await t!.request.get(`/api/v1/batches/${batch}/jobs/${name}`).expect(200)).body as JobStatusView;
@@ -45,11 +36,11 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   };
   const restart = async (): Promise<void> => {
     await t!.close();
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
   };
 
   it('when the Job exists but the watch has not told of it, stop suspends that Job keeping foreign annotations, and the job ends Stopped, never Succeeded (line 8)', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     fake.delayWatch('jobs', Infinity);
     const name = await postJob();
     await jobCreated(name);
@@ -80,7 +71,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when a finished Job is deleted behind the scheduler, the job keeps its outcome, also after a restart, and no second Job is created (line 9)', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const name = await postJob();
     await jobCreated(name);
     await actor.attempt(name, 0);
@@ -99,7 +90,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when a running Job is deleted behind the scheduler, the job ends Failed saying so, never Waiting, and is not run again after a restart (line 9)', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const name = await postJob();
     await jobCreated(name);
     await actor.running(await actor.startPod(name));
@@ -121,7 +112,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when the cluster refuses a Job for good, the job is Failed with CreateFailed and stays so after a restart, without another try (line 9)', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     fake.failNext({ verb: 'create', resource: 'jobs', status: 422 });
     const name = await postJob();
     const failed = await jobUntil(name, (j) => j.status === 'Failed');
@@ -137,7 +128,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when a batch waits on a full ResourceQuota, stop answers, every job ends Stopped and no Job is created afterwards (line 10)', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
     await core.createNamespacedResourceQuota({ namespace: NAMESPACE, body: { metadata: { name: 'jobs' }, spec: { hard: { 'count/jobs.batch': '0' } } } });
     const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [{ payload: 'a' }, { payload: 'b' }, { payload: 'c' }] }).expect(200);
@@ -153,7 +144,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when the API server keeps failing the suspension, stop answers 503 saying so, and the recorded stop is carried out once it can be', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const name = await postJob();
     await jobCreated(name);
     await actor.running(await actor.startPod(name));
@@ -167,7 +158,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when the stop cannot be recorded, stop answers 503 and the job goes on as if it had not been asked', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
     await core.createNamespacedResourceQuota({ namespace: NAMESPACE, body: { metadata: { name: 'jobs' }, spec: { hard: { 'count/jobs.batch': '0' } } } });
     const name = await postJob();
@@ -183,7 +174,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when a batch of 200 running jobs is stopped, the suspend patches never exceed the write concurrency in flight (line 10)', async () => {
-    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: '4' } });
+    t = await cluster.start({ env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: '4' } });
     const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: Array.from({ length: 200 }, (_, i) => ({ payload: `p${i}` })) }).expect(200);
     await waitFor(async () => (await t!.request.get(`/api/v1/batches/${body.name}`).expect(200)).body.jobStatuses as JobStatusView[], (jobs) => jobs.every((j) => j.status === 'Active'));
     fake.slow({ verb: 'patch', resource: 'jobs', user: '', delayMs: 5 });
@@ -198,7 +189,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it("when a stopped job's running pod is deleted without a terminated state, the attempt gets an endTime (line 11)", async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const name = await postJob();
     await jobCreated(name);
     const pod = await actor.startPod(name, { nodeName: 'node-1' });
@@ -217,7 +208,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when the deadline ends a job whose pod is deleted without a terminated state, the attempt ends with DeadlineExceeded (line 11)', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const name = await postJob({ timeLimitSeconds: 5 });
     await jobCreated(name);
     const pod = await actor.startPod(name, { nodeName: 'node-1' });
@@ -232,7 +223,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when a pod is evicted (DisruptionTarget), the attempt is Interrupted, not counted, and the job goes on', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const name = await postJob({ backoffLimit: 0 });
     const manifest = await jobCreated(name);
     assert.deepEqual(manifest.spec.podFailurePolicy.rules[0], { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] });
@@ -247,7 +238,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when a job brings 19 failurePolicy rules its Job has the 20 Kubernetes allows; 20 rules are refused with 400 naming the field', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const rules = (n: number) => Array.from({ length: n }, (_, i) => ({ action: 'Count', onExitCodes: { operator: 'In', values: [i + 1] } }));
     const name = await postJob({ failurePolicy: { rules: rules(19) } });
     assert.equal((await jobCreated(name)).spec.podFailurePolicy.rules.length, 20);
@@ -256,7 +247,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when the service is restarted while a batch is being created, every job gets its Job once: none is settled as lost', async () => {
-    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: '2' } });
+    t = await cluster.start({ env: { JOB_SCHEDULER_KUBE_WRITE_CONCURRENCY: '2' } });
     fake.slow({ verb: 'create', resource: 'jobs', user: '', delayMs: 20 });
     const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: Array.from({ length: 300 }, (_, i) => ({ payload: `p${i}` })) }).expect(200);
     await waitFor(async () => fake.count('jobs', NAMESPACE), (n) => n >= 20);
@@ -270,7 +261,7 @@ describe('the Kubernetes runtime: durable intent, lagging watches, objects delet
   });
 
   it('when the service restarts while jobs wait on the quota, they stay Waiting and are created once the quota allows', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
     await core.createNamespacedResourceQuota({ namespace: NAMESPACE, body: { metadata: { name: 'jobs' }, spec: { hard: { 'count/jobs.batch': '0' } } } });
     const name = await postJob();

@@ -4,25 +4,16 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { JobStatusView } from '../../src/core/view.js';
 import { waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
-import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import { type ClusterActor, fakeClusterFrame, type KubeTestService, NAMESPACE } from './harness.js';
 
 const KEPT_MARK = '[job-scheduler: earlier output dropped; the last 64 KiB were kept when the job was stopped]\n';
 
 describe('a job\'s log, payload and settings through the API (Kubernetes runtime)', function () {
   this.timeout(30_000);
   let fake: FakeApiServer;
-  let t: KubeTestService | undefined;
   let actor: ClusterActor;
-
-  beforeEach(async () => {
-    fake = await startFakeApiServer();
-    actor = new ClusterActor(fake);
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await fake.close();
-  });
+  let t: KubeTestService | undefined;
+  const cluster = fakeClusterFrame((each) => ({ fake, actor } = each));
 
   const jobUntil = (name: string, done: (job: JobStatusView) => boolean) => waitFor(async () => (await t!.request.get(`/api/v1/jobs/${name}`).expect(200)).body as JobStatusView, done);
   const jobCreated = (name: string) => waitFor(async () => fake.get('jobs', NAMESPACE, name), Boolean);
@@ -40,7 +31,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
   }
 
   it('when a pod runs, answers its log from pods/log, its last lines with tail, and 404 for no such attempt or a container not started', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const { name, pod } = await aRunningJob('one\ntwo\nthree\n');
     const log = await t.request.get(`/api/v1/jobs/${name}/logs`).expect(200).expect('content-type', /^text\/plain/);
     assert.equal(log.text, 'one\ntwo\nthree\n');
@@ -60,7 +51,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
   });
 
   it('when a running job is stopped, the tail of its log is kept with the batch and served once the pod is gone; it goes with the batch', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const { name, pod } = await aRunningJob('working on it\nstill working\n');
     await t.request.post(`/api/v1/jobs/${name}/stop`).expect(200);
     const kept = fake.get('configmaps', NAMESPACE, `${name}-log`);
@@ -75,7 +66,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
     assert.equal((await t.request.get(`/api/v1/jobs/${name}/logs?tail=1`).expect(200)).text, 'still working\n');
     // A new instance serves it too (it is kept in the cluster), and the kept log never joins a watched set.
     await t.close();
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     assert.equal((await t.request.get(`/api/v1/jobs/${name}/logs`).expect(200)).text, 'working on it\nstill working\n');
     const watched = fake.requests.filter((entry) => entry.resource === 'configmaps' && (entry.verb === 'watch' || entry.verb === 'list'));
     assert.ok(watched.length > 0 && watched.every((entry) => /job-scheduler\.io\/role=(batch|state)/.test(entry.query.labelSelector ?? '')));
@@ -84,7 +75,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
   });
 
   it('when a stopped pod printed more than 64 KiB, the newest 64 KiB are kept behind a mark', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const lines = Array.from({ length: 2000 }, (_, i) => `line ${String(i).padStart(6, '0')} ${'x'.repeat(50)}\n`).join('');
     const { name } = await aRunningJob(lines);
     await t.request.post(`/api/v1/jobs/${name}/stop`).expect(200);
@@ -97,7 +88,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
   });
 
   it('when a pod that ended on its own is gone, its log is gone with it (404), as on the cluster', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const { name, pod } = await aRunningJob('done\n');
     await actor.exited(pod, 0);
     await actor.complete(name);
@@ -110,7 +101,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
   });
 
   it('when following a running pod\'s log, output comes as the pod prints it and the response ends when its container terminates', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const { name, pod } = await aRunningJob('first\n');
     const { port } = new URL(t.request.get('/').url);
     const chunks: string[] = [];
@@ -130,7 +121,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
   });
 
   it('answers the payload from the batch\'s Secret and the effective settings from the batch record', async () => {
-    t = await startKubeTestService(fake, { component: { variables: { LEVEL: 'component' } } });
+    t = await cluster.start({ component: { variables: { LEVEL: 'component' } } });
     const batch = (await t.request.post('/api/v1/batches').send({
       defaultRadixJobComponentConfig: { variables: { LEVEL: 'batch' } },
       jobScheduleDescriptions: [{ jobId: 'a', payload: '{"n": 1}', imageTagName: 'v2' }, { payload: 'ünïcode ✓' }],
@@ -145,7 +136,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
     assert.deepEqual(settings.settings.variables, { LEVEL: 'batch' });
     // A new instance reads both back from the cluster.
     await t.close();
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     assert.equal((await t.request.get(`/api/v1/jobs/${first}/payload`).expect(200)).text, '{"n": 1}');
     assert.deepEqual((await t.request.get(`/api/v1/jobs/${first}/settings`).expect(200)).body, settings);
     await t.request.get('/api/v1/jobs/batch-compute-20260101000000-aaaaaaaa-bbbbbbbb/payload').expect(404);

@@ -6,23 +6,14 @@ import { Secret } from 'kubernetes-models/v1/Secret';
 import type { JobStatusView } from '../../src/core/view.js';
 import { waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
-import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import { ClusterActor, fakeClusterFrame, type KubeTestService, NAMESPACE } from './harness.js';
 
 describe('the Kubernetes runtime against a fake API server', function () {
   this.timeout(30_000);
   let fake: FakeApiServer;
-  let t: KubeTestService | undefined;
   let actor: ClusterActor;
-
-  beforeEach(async () => {
-    fake = await startFakeApiServer();
-    actor = new ClusterActor(fake);
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await fake.close();
-  });
+  let t: KubeTestService | undefined;
+  const cluster = fakeClusterFrame((each) => ({ fake, actor } = each));
 
   const job = async (name: string): Promise<JobStatusView> => (await t!.request.get(`/api/v1/jobs/${name}`).expect(200)).body as JobStatusView;
   const jobUntil = (name: string, done: (job: JobStatusView) => boolean) => waitFor(() => job(name), done);
@@ -30,7 +21,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   const jobCreated = (name: string): Promise<any> => waitFor(async () => fake.get("jobs", NAMESPACE, name), Boolean);
 
   it('when a job is posted, a valid Job mounts only its own payload key, and the job runs to Succeeded from pod and Job status', async () => {
-    t = await startKubeTestService(fake, { component: { variables: { GREETING: 'hi' } } });
+    t = await cluster.start({ component: { variables: { GREETING: 'hi' } } });
     const created = await t.request.post('/api/v1/jobs').send({ jobId: 'one', payload: '{"x": 1}', backoffLimit: 1 }).expect(200);
     assert.equal(created.body.status, 'Waiting');
     const name: string = created.body.name;
@@ -58,7 +49,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when a batch of 60 jobs is posted, it costs at most N + ceil(payload bytes / 1 MiB) + 2 writes + 1 per 400 jobs launched, objects are owned by the batch record, and reads cost nothing', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const payloads = Array.from({ length: 60 }, (_, i) => `${i}:`.padEnd(40_000, 'p'));
     const writesBefore = fake.writes().length;
     const created = await t.request.post('/api/v1/batches').send({ batchId: 'b', jobScheduleDescriptions: payloads.map((payload, i) => ({ jobId: `j${i}`, payload })) }).expect(200);
@@ -94,7 +85,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when a batch of 200 jobs is created, the requests share kept-open connections instead of one connection each', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: Array.from({ length: 200 }, (_, i) => ({ payload: `p${i}` })) }).expect(200);
     await waitFor(async () => fake.count('jobs', NAMESPACE), (n) => n === 200);
     const requests = fake.requests.filter((entry) => entry.user === '').length;
@@ -104,7 +95,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when attempts fail, retries show in podStatuses and the job Failed with BackoffLimitExceeded', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const { body } = await t.request.post('/api/v1/jobs').send({ backoffLimit: 1 }).expect(200);
     await jobCreated(body.name);
     await actor.attempt(body.name, 3);
@@ -117,7 +108,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when the deadline passes or the container is OOMKilled, the job Failed saying so', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const slow = (await t.request.post('/api/v1/jobs').send({ timeLimitSeconds: 5 }).expect(200)).body.name as string;
     const hungry = (await t.request.post('/api/v1/jobs').send({}).expect(200)).body.name as string;
     assert.equal((await jobCreated(slow)).spec.activeDeadlineSeconds, 5);
@@ -133,7 +124,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when the image cannot be pulled, the job stays Active and its message names the error', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const { body } = await t.request.post('/api/v1/jobs').send({ imageTagName: 'missing' }).expect(200);
     await jobCreated(body.name);
     const pod = await actor.startPod(body.name);
@@ -143,7 +134,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when a running job is stopped, its Job is suspended and it ends Stopped; a waiting one is Stopped and never created', async () => {
-    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_MAX_RUNNING: '1' } });
+    t = await cluster.start({ env: { JOB_SCHEDULER_MAX_RUNNING: '1' } });
     const running = (await t.request.post('/api/v1/jobs').send({}).expect(200)).body.name as string;
     const waiting = (await t.request.post('/api/v1/jobs').send({}).expect(200)).body.name as string;
     await jobCreated(running);
@@ -163,7 +154,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when a batch is deleted, its record goes and the garbage collector takes its Jobs, Secrets and pods', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [{ payload: 'a' }, { payload: 'b' }] }).expect(200);
     await waitFor(async () => fake.list('jobs', NAMESPACE).length, (n) => n === 2);
     await actor.startPod(body.jobStatuses[0].name);
@@ -176,7 +167,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when the service restarts mid-batch, the new instance creates only the missing Jobs and drops an unanswered batch', async () => {
-    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_MAX_RUNNING: '4' } });
+    t = await cluster.start({ env: { JOB_SCHEDULER_MAX_RUNNING: '4' } });
     const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: Array.from({ length: 12 }, (_, i) => ({ jobId: `j${i}` })) }).expect(200);
     await waitFor(async () => fake.list('jobs', NAMESPACE).length, (n) => n === 4);
     await t.close();
@@ -186,7 +177,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
     half.metadata = { name: `${body.name.slice(0, -8)}zzzzzzzz`, labels: half.metadata.labels, annotations: { 'job-scheduler.io/state': 'accepting' } };
     fake.store.create({ resource: 'configmaps', group: '', version: 'v1', kind: 'ConfigMap', hasStatus: false, defaultPropagation: 'Background' }, NAMESPACE, half);
 
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     await waitFor(async () => fake.list('jobs', NAMESPACE).length, (n) => n === 12);
     const creates = fake.requests.filter((r) => r.verb === 'create' && r.resource === 'jobs');
     assert.equal(creates.length, 12, 'one create per Job, none repeated');
@@ -197,7 +188,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when the API server answers 429 and 500, the writes are retried and the batch goes through', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     fake.failNext({ verb: 'create', resource: 'configmaps', status: 500 });
     fake.failNext({ verb: 'create', resource: 'secrets', status: 429, retryAfterSeconds: 0 });
     fake.failNext({ verb: 'create', resource: 'jobs', status: 429, retryAfterSeconds: 1 });
@@ -210,7 +201,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when the namespace quota allows no more Jobs, the rest wait saying why and are created once it does', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
     await core.createNamespacedResourceQuota({ namespace: NAMESPACE, body: { metadata: { name: 'jobs' }, spec: { hard: { 'count/jobs.batch': '2' } } } });
     const { body } = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [{ payload: 'a' }, { payload: 'b' }, { payload: 'c' }] }).expect(200);
@@ -235,7 +226,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when the quota allows no more Secrets, the batch is refused with 503 and nothing of it stays', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const core = fake.kubeConfig(NAMESPACE, ClusterActor.TOKEN).makeApiClient(CoreV1Api);
     await core.createNamespacedResourceQuota({ namespace: NAMESPACE, body: { metadata: { name: 'secrets' }, spec: { hard: { secrets: '0' } } } });
     const refused = await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [{ payload: 'a' }] }).expect(503);
@@ -246,7 +237,7 @@ describe('the Kubernetes runtime against a fake API server', function () {
   });
 
   it('when the watch history expires (410) or the connection drops, the runtime lists again and keeps up', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const first = (await t.request.post('/api/v1/jobs').send({}).expect(200)).body.name as string;
     const second = (await t.request.post('/api/v1/jobs').send({}).expect(200)).body.name as string;
     await jobCreated(first);

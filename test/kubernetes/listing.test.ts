@@ -1,30 +1,21 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
-import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import { type ClusterActor, fakeClusterFrame, type KubeTestService, NAMESPACE } from './harness.js';
 
 interface Listed { name: string; status: string; labels?: Record<string, string>; jobCounts?: Record<string, number>; jobStatuses?: Listed[] }
 
 describe('labels, filters and pages on the Kubernetes runtime (fake API server)', function () {
   this.timeout(30_000);
   let fake: FakeApiServer;
-  let t: KubeTestService | undefined;
   let actor: ClusterActor;
-
-  beforeEach(async () => {
-    fake = await startFakeApiServer();
-    actor = new ClusterActor(fake);
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await fake.close();
-  });
+  let t: KubeTestService | undefined;
+  const cluster = fakeClusterFrame((each) => ({ fake, actor } = each));
 
   const names = async (path: string) => ((await t!.request.get(path).expect(200)).body as Listed[]).map((item) => item.name);
 
   it('when labelled jobs run, filters find them by label and status, and labels cost no write of their own', async () => {
-    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_MAX_RUNNING: '40' } });
+    t = await cluster.start({ env: { JOB_SCHEDULER_MAX_RUNNING: '40' } });
     const writesBefore = fake.writes().length;
     const batch = (await t.request.post('/api/v1/batches').send({
       labels: { team: 'vision' },
@@ -51,7 +42,7 @@ describe('labels, filters and pages on the Kubernetes runtime (fake API server)'
   });
 
   it('when the service restarts, labels are read back from the batch record, filters work, and a page resumes where it stopped', async () => {
-    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_MAX_RUNNING: '2' } });
+    t = await cluster.start({ env: { JOB_SCHEDULER_MAX_RUNNING: '2' } });
     const batch = (await t.request.post('/api/v1/batches').send({
       batchId: 'nightly',
       labels: { team: 'vision' },
@@ -63,7 +54,7 @@ describe('labels, filters and pages on the Kubernetes runtime (fake API server)'
     await t.close();
     t = undefined;
 
-    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_MAX_RUNNING: '2' } });
+    t = await cluster.start({ env: { JOB_SCHEDULER_MAX_RUNNING: '2' } });
     const read = (await t.request.get(`/api/v1/batches/${batch.name}`).expect(200)).body as Listed & { jobStatuses: Listed[] };
     assert.deepEqual(read.labels, { team: 'vision' });
     assert.deepEqual(read.jobStatuses.map((job) => job.labels), batch.jobStatuses.map((job) => job.labels));

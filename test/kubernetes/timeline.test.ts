@@ -2,25 +2,16 @@ import assert from 'node:assert/strict';
 import type { JobStatusView } from '../../src/core/view.js';
 import { waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
-import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import { type ClusterActor, fakeClusterFrame, type KubeTestService, NAMESPACE } from './harness.js';
 
 interface Timeline { complete: boolean; dropped: number; timeline: Array<{ time: string; status: string; reason: string | null; attempt: number | null; eventId?: string }> }
 
 describe('job timeline (Kubernetes runtime, fake API server)', function () {
   this.timeout(30_000);
   let fake: FakeApiServer;
-  let t: KubeTestService | undefined;
   let actor: ClusterActor;
-
-  beforeEach(async () => {
-    fake = await startFakeApiServer();
-    actor = new ClusterActor(fake);
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await fake.close();
-  });
+  let t: KubeTestService | undefined;
+  const cluster = fakeClusterFrame((each) => ({ fake, actor } = each));
 
   const jobUntil = (name: string, done: (job: JobStatusView) => boolean) => waitFor(async () => (await t!.request.get(`/api/v1/jobs/${name}`).expect(200)).body as JobStatusView, done);
   const jobCreated = (name: string) => waitFor(async () => fake.get('jobs', NAMESPACE, name), Boolean);
@@ -28,7 +19,7 @@ describe('job timeline (Kubernetes runtime, fake API server)', function () {
   const steps = (timeline: Timeline) => timeline.timeline.map((entry) => `${entry.status}/${entry.reason}/${entry.attempt}`);
 
   it('when a job fails once and succeeds on its retry, the timeline derived from its pods and Job shows each attempt, and says it may be incomplete', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const name = (await t.request.post('/api/v1/jobs').send({ backoffLimit: 1 }).expect(200)).body.name as string;
     await jobCreated(name);
     await actor.attempt(name, 1);
@@ -51,7 +42,7 @@ describe('job timeline (Kubernetes runtime, fake API server)', function () {
   });
 
   it('when a running job is stopped, its timeline ends with the stop asked and the job stopped, and a restarted service derives the same', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const name = (await t.request.post('/api/v1/jobs').send({}).expect(200)).body.name as string;
     await jobCreated(name);
     await actor.running(await actor.startPod(name));
@@ -64,13 +55,13 @@ describe('job timeline (Kubernetes runtime, fake API server)', function () {
     const before = await timelineOf(name);
     assert.deepEqual(steps(before), ['Waiting/Accepted/null', 'Active/AttemptCreated/0', 'Running/Started/0', 'Stopping/StopRequested/null', 'Stopped/Stopped/0']);
     await t.close();
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     await jobUntil(name, (job) => job.status === 'Stopped');
     assert.deepEqual(steps(await timelineOf(name)), steps(before));
   });
 
   it('when the job is unknown, answers 404', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     await t.request.get('/api/v1/jobs/batch-compute-20260101000000-aaaaaaaa-bbbbbbbb/timeline').expect(404);
   });
 });
