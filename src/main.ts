@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config.js';
 import { answerMalformedRequests } from './http/error-writer.js';
@@ -48,12 +47,6 @@ async function main(): Promise<void> {
   for (const { name, didYouMean } of config.unknownVariables) {
     logger.warn(`${name} is not a setting of this service and is ignored${didYouMean ? `: did you mean ${didYouMean}?` : ''}`, { variable: name });
   }
-  let kubeConfig: KubeConfig | undefined;
-  if (config.runtime === 'kubernetes') {
-    // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromDefault();
-  }
   // The port first: an instance that cannot have it exits before it opens, settles or ends any job.
   // A slow client cannot hold a request (and its buffered body) for longer than the request timeout.
   const requestTimeout = config.requestTimeoutSeconds * 1000;
@@ -68,10 +61,12 @@ async function main(): Promise<void> {
     logger.error('server failed', { error });
     process.exit(1);
   });
+  // Only the Kubernetes runtime loads the Kubernetes client (seconds and tens of megabytes), once the port answers.
+  const cluster = config.runtime === 'kubernetes' ? await import('./runtimes/kubernetes/service-runtime.js') : undefined;
   let service: Service;
   try {
     service = await startService({
-      kubeConfig,
+      kubernetes: cluster?.kubernetesRuntimeFor(config, logger, cluster.defaultKubeConfig()),
       config,
       logger,
       apiDocument,

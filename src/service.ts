@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Express } from 'express';
 import type { Config } from './config.js';
 import { overridePolicy } from './core/trust.js';
@@ -11,7 +10,6 @@ import { Metrics, type Observer } from './metrics.js';
 import { Notifier } from './notifications/notifier.js';
 import { MemoryOutbox } from './notifications/outbox.js';
 import { SqliteOutbox } from './notifications/sqlite-outbox.js';
-import { KubernetesRuntime } from './runtimes/kubernetes/kubernetes-runtime.js';
 import { JobFiles } from './runtimes/local/job-files.js';
 import { LocalRuntime } from './runtimes/local/local-runtime.js';
 import type { Runtime } from './runtimes/runtime.js';
@@ -37,16 +35,16 @@ export interface ServiceDependencies {
   componentDir: string;
   /** The environment jobs start from: only harmless variables such as PATH are passed on. */
   hostEnv: Record<string, string | undefined>;
-  /** How to reach the cluster (the Kubernetes runtime only); main.ts loads it from the pod or KUBECONFIG. */
-  kubeConfig?: KubeConfig;
+  /**
+   * Makes the Kubernetes runtime (that runtime only): `kubernetesRuntimeFor` in `runtimes/kubernetes/service-runtime.ts`,
+   * which main.ts imports only then, so that the local runtime never loads the Kubernetes client.
+   */
+  kubernetes?: (observer: Observer) => Runtime;
   validateResponses?: boolean;
 }
 
 /** Variables of the service's own environment that a local job inherits; nothing else leaks (tokens, secrets). */
 const INHERITED_VARIABLES = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
-
-/** Where Kubernetes jobs find their payload when the component names no `payload.path`. */
-export const DEFAULT_PAYLOAD_PATH = '/var/job-payload';
 
 /**
  * Wires the runtime, the scheduler and the HTTP app for a configuration, and starts the scheduler.
@@ -168,23 +166,7 @@ function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependen
   });
 }
 
-function kubernetesRuntime({ config, logger, kubeConfig }: ServiceDependencies, observer: Observer): KubernetesRuntime {
-  if (!kubeConfig) throw new Error('the kubernetes runtime needs a kubeconfig');
-  const { kubernetes, component } = config;
-  const namespace = kubernetes.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
-  return new KubernetesRuntime({
-    kubeConfig,
-    logger,
-    observer,
-    writeConcurrency: kubernetes.writeConcurrency,
-    rateLimit: { qps: kubernetes.qps, burst: kubernetes.burst },
-    settings: {
-      namespace,
-      component: component.name,
-      payloadPath: component.payload?.path ?? DEFAULT_PAYLOAD_PATH,
-      nodeTypeKey: kubernetes.nodeTypeKey,
-      gpuKey: kubernetes.gpuKey,
-      gpuCountKey: kubernetes.gpuCountKey,
-    },
-  });
+function kubernetesRuntime({ kubernetes }: ServiceDependencies, observer: Observer): Runtime {
+  if (!kubernetes) throw new Error('the kubernetes runtime needs a way to reach the cluster');
+  return kubernetes(observer);
 }

@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
+import { kubernetesRuntimeFor } from '../../src/runtimes/kubernetes/service-runtime.js';
 import { startService } from '../../src/service.js';
 
 const cpuMs = () => {
@@ -28,7 +29,8 @@ kubeConfig.loadFromOptions({
   contexts: [{ name: 'fake', cluster: 'fake', user: 'bench', namespace }],
   currentContext: 'fake',
 });
-const service = await startService({ config, logger: silentLogger(), apiDocument, componentDir: '.', hostEnv: {}, kubeConfig });
+const logger = silentLogger();
+const service = await startService({ config, logger, apiDocument, componentDir: '.', hostEnv: {}, kubernetes: kubernetesRuntimeFor(config, logger, kubeConfig) });
 const server = service.app.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }));
 // A CPU profile of the measured window only (start-up left out), as `node --cpu-prof` writes it.
 const profiler = new Session();

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
 import supertest from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
+import { defaultKubeConfig, kubernetesRuntimeFor } from '../../src/runtimes/kubernetes/service-runtime.js';
 import { startService } from '../../src/service.js';
 import { apiDocument, root } from '../component/harness.js';
 import { describeApiContract } from '../contract/api-contract.js';
@@ -43,9 +43,9 @@ if (!process.env.KUBECONFIG) {
         apiDocument,
         cpus: 2,
       });
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromDefault();
-      const service = await startService({ config, logger: silentLogger(), apiDocument, componentDir: root, hostEnv: {}, kubeConfig, validateResponses: true });
+      const logger = silentLogger();
+      const kubernetes = kubernetesRuntimeFor(config, logger, defaultKubeConfig());
+      const service = await startService({ config, logger, apiDocument, componentDir: root, hostEnv: {}, kubernetes, validateResponses: true });
       const server: Server = await new Promise((resolve) => {
         const listening = service.app.listen(0, '127.0.0.1', () => resolve(listening));
       });

@@ -3,6 +3,7 @@ import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/clien
 import supertest from 'supertest';
 import { type ComponentConfig, type Config, loadConfig } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/logger.js';
+import { kubernetesRuntimeFor } from '../../src/runtimes/kubernetes/service-runtime.js';
 import { type Service, startService } from '../../src/service.js';
 import { apiDocument, root } from '../component/harness.js';
 import { type FakeApiServer, startFakeApiServer } from './fake/server.js';
@@ -26,13 +27,14 @@ export async function startKubeTestService(fake: FakeApiServer, options: { compo
     apiDocument,
     cpus: 2,
   });
+  const logger = process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
   const service = await startService({
     config,
-    logger: process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger(),
+    logger,
     apiDocument,
     componentDir: root,
     hostEnv: {},
-    kubeConfig: fake.kubeConfig(NAMESPACE),
+    kubernetes: kubernetesRuntimeFor(config, logger, fake.kubeConfig(NAMESPACE)),
     validateResponses: true,
   });
   const server: Server = await new Promise((resolve) => {
