@@ -17,9 +17,11 @@ export function requestLog(logger: Logger): RequestHandler {
     const requestId = offered && ACCEPTABLE_ID.test(offered) ? offered : randomUUID();
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
+    // Read now: a mounted router has made `req.path` relative to its mount point by the time the answer is sent.
+    const path = req.path;
     res.on('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const fields = { requestId, method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100 };
+      const fields = { requestId, method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100 };
       if (res.statusCode >= 500) logger.error('request', fields);
       else logger.info('request', fields);
     });

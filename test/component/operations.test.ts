@@ -51,7 +51,7 @@ describe('operating the service', function () {
     assert.equal(answered.headers['x-request-id'], 'req-abc-123');
     const lines = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.requestId === 'req-abc-123');
     assert.ok(lines.some((line) => line.message === 'batch accepted'), 'the scheduler line carries the id');
-    assert.ok(lines.some((line) => line.message === 'request' && line.status === 200 && line.method === 'POST'), 'one access line');
+    assert.ok(lines.some((line) => line.message === 'request' && line.status === 200 && line.method === 'POST' && line.path === '/api/v1/jobs'), 'one access line, with the whole path');
     const generated = await t.request.get('/api/v1/jobs').expect(200);
     assert.match(generated.headers['x-request-id'] ?? '', /^[0-9a-f-]{36}$/);
     const odd = await t.request.get('/api/v1/jobs').set('X-Request-Id', 'a b\tc').expect(200);
