@@ -99,16 +99,26 @@ export class ApiError extends Error {
     return new ApiError(410, 'Expired', message);
   }
 
-  static unavailable(message: string): ApiError {
-    return new ApiError(503, 'ServiceUnavailable', message);
+  /** The service cannot do it now (503); the client may try again after `retryAfterSeconds`. */
+  static unavailable(message: string, retryAfterSeconds = UNAVAILABLE_RETRY_SECONDS): ApiError {
+    const error = new ApiError(503, 'ServiceUnavailable', message);
+    error.retryAfterSeconds = retryAfterSeconds;
+    return error;
   }
 
-  /** The service cannot store the request: its disk is full (507). */
-  static insufficientStorage(message: string): ApiError {
-    return new ApiError(507, 'InsufficientStorage', message);
+  /** The service cannot store the request: its disk is full (507); freeing space takes a person, so the wait is longer. */
+  static insufficientStorage(message: string, retryAfterSeconds = FULL_DISK_RETRY_SECONDS): ApiError {
+    const error = new ApiError(507, 'InsufficientStorage', message);
+    error.retryAfterSeconds = retryAfterSeconds;
+    return error;
   }
 
   static internal(): ApiError {
     return new ApiError(500, 'InternalError', 'internal error; see the service log');
   }
 }
+
+/** `Retry-After` of a 503: the service retries by itself (store writes, API server calls) within seconds. */
+export const UNAVAILABLE_RETRY_SECONDS = 5;
+/** `Retry-After` of a 507: a full disk is freed by someone, not by waiting a few seconds. */
+export const FULL_DISK_RETRY_SECONDS = 30;

@@ -1,4 +1,5 @@
 import type { RequestListener } from 'node:http';
+import { UNAVAILABLE_RETRY_SECONDS } from '../core/errors.js';
 
 /**
  * What the port answers between binding and the service being ready (the runtime opening its
@@ -12,6 +13,7 @@ export const answerWhileStarting: RequestListener = (req, res) => {
       ? [503, { status: 'starting' }]
       : [503, { status: 'Failure', message: 'the service is starting; try again shortly', code: 503, reason: 'ServiceUnavailable' }];
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  const retry = code === 503 && route !== '/readyz' ? { 'retry-after': String(UNAVAILABLE_RETRY_SECONDS) } : {};
+  res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...retry });
   res.end(text);
 };

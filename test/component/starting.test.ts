@@ -24,5 +24,6 @@ describe('the port while the service starts', () => {
   it('when the API is called, answers 503 with a Status body saying to try again', async () => {
     const response = await request.post('/api/v1/jobs').send({ payload: 'x' }).expect(503).expect('content-type', /json/);
     assert.deepEqual(response.body, { status: 'Failure', message: 'the service is starting; try again shortly', code: 503, reason: 'ServiceUnavailable' });
+    assert.equal(response.headers['retry-after'], '5');
   });
 });

@@ -157,6 +157,7 @@ describe('the local store under faults', function () {
     const refused = await first.request.post('/api/v1/jobs').send(aJob()).expect(507);
     assert.deepEqual({ ...refused.body, message: undefined }, { status: 'Failure', code: 507, reason: 'InsufficientStorage', message: undefined });
     assert.match(refused.body.message, /disk is full; free space/);
+    assert.equal(refused.headers['retry-after'], '30', 'a 507 says when to try again');
     const notReady = await first.request.get('/readyz').expect(503);
     assert.equal(notReady.body.cause, 'disk-full');
 
@@ -202,6 +203,7 @@ describe('the local store under faults', function () {
     const refused = await first.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [aJob()] }).expect(503);
     assert.equal(refused.body.reason, 'ServiceUnavailable');
     assert.match(refused.body.message, /locked by another process/);
+    assert.equal(refused.headers['retry-after'], '5', 'a 503 says when to try again');
     assert.equal((await first.request.get('/readyz').expect(503)).body.cause, 'locked');
     await waitFor(() => jobStatus(first.request, name), (r) => r.body.status === 'Succeeded', 30_000);
     assert.equal(first.child.exitCode, null, 'the service is still running');
