@@ -40,7 +40,7 @@ export function buildBatch(input: BuildBatchInput): NewBatch {
     const key = JSON.stringify(settings);
     let spec = specs.get(key);
     if (!spec) {
-      spec = mergeJobSpec(input.component, description.defaultRadixJobComponentConfig, { labels: description.labels }, settings);
+      spec = mergeJobSpec(input.component, description.defaultRadixJobComponentConfig, { labels: description.labels, priority: description.priority }, settings);
       specs.set(key, spec);
     }
     const record: JobRecord = {

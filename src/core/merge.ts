@@ -2,7 +2,7 @@ import type { Labels } from './labels.js';
 import type { JobSettings, JobSpec } from './model.js';
 
 /** A layer of a job's spec: settings, and labels (a batch's, or the job's own). */
-export type SpecLayer = JobSettings & { labels?: Labels };
+export type SpecLayer = JobSettings & { labels?: Labels; priority?: number };
 
 /** Radix's default when neither component, batch nor job sets a time limit: 12 hours. */
 export const DEFAULT_TIME_LIMIT_SECONDS = 43200;
@@ -13,7 +13,7 @@ export const DEFAULT_BACKOFF_LIMIT = 0;
  * The effective spec of a job: the component's settings, overlaid by the batch's
  * `defaultRadixJobComponentConfig`, overlaid by the job's own description.
  * Scalars: the most specific value wins. `resources.limits`, `resources.requests`,
- * `variables` and `labels`: merged key by key. `node`, `runtime`, `failurePolicy`, `command`, `args`:
+ * `variables` and `labels`: merged key by key (`priority`: a batch's or a job's, absent when 0). `node`, `runtime`, `failurePolicy`, `command`, `args`:
  * replaced whole.
  */
 export function mergeJobSpec(...layers: Array<SpecLayer | undefined>): JobSpec {
@@ -28,6 +28,7 @@ export function mergeJobSpec(...layers: Array<SpecLayer | undefined>): JobSpec {
   for (const layer of layers) {
     if (layer) overlay(spec, layer);
   }
+  if (spec.priority === 0) delete spec.priority;
   return spec;
 }
 
@@ -45,4 +46,5 @@ function overlay(spec: JobSpec, layer: SpecLayer): void {
   if (layer.resources?.requests) Object.assign(spec.resources.requests, layer.resources.requests);
   if (layer.variables) Object.assign(spec.variables, layer.variables);
   if (layer.labels && Object.keys(layer.labels).length > 0) spec.labels = { ...spec.labels, ...layer.labels };
+  if (layer.priority !== undefined) spec.priority = layer.priority;
 }

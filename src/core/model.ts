@@ -55,12 +55,16 @@ export interface JobDescription extends JobSettings {
   payload?: string;
   /** The job's own labels; in a batch, they overlay the batch's. */
   labels?: Labels;
+  /** Higher starts first (-1000..1000); in a batch, the job's own wins over the batch's. */
+  priority?: number;
 }
 
 export interface BatchDescription {
   batchId?: string;
   /** The batch's labels; every job of the batch has them too (its own labels win). */
   labels?: Labels;
+  /** The default `priority` of the batch's jobs. */
+  priority?: number;
   defaultRadixJobComponentConfig?: JobSettings;
   jobScheduleDescriptions: JobDescription[];
 }
@@ -80,6 +84,8 @@ export interface JobSpec {
   args: string[];
   /** The job's labels: its batch's, overlaid by its own; absent when it has none. */
   labels?: Labels;
+  /** The job's priority: its own, else its batch's; absent when 0. */
+  priority?: number;
 }
 
 export const JOB_STATUSES = ['Waiting', 'Active', 'Running', 'Succeeded', 'Failed', 'Stopping', 'Stopped'] as const;

@@ -1,6 +1,7 @@
 import { ApiError, type FieldProblem, summarizeProblems } from './errors.js';
 import { labelProblems, MAX_LABELS, mergeLabels } from './labels.js';
 import type { BatchDescription, JobDescription, JobSettings } from './model.js';
+import { priorityProblems } from './priority.js';
 
 /** The Radix guide promises 1 MB per payload; we honour a full MiB, measured in UTF-8 bytes. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -28,7 +29,7 @@ export function checkBatchDescription(batch: BatchDescription): BatchDescription
     nulProblems(batch.batchId, 'batchId', problems);
     idProblems(batch.batchId, 'batchId', problems);
   }
-  problems.push(...labelProblems(batch.labels, 'labels'));
+  problems.push(...labelProblems(batch.labels, 'labels'), ...priorityProblems(batch.priority, 'priority'));
   if (batch.labels) {
     batch.jobScheduleDescriptions.forEach((job, i) => {
       const count = job.labels ? Object.keys(mergeLabels(batch.labels, job.labels) ?? {}).length : 0;
@@ -59,7 +60,7 @@ function checkAll(jobs: JobDescription[], listPath: string, problems: FieldProbl
   jobs.forEach((job, i) => {
     settingsProblems(job, prefix(i), problems);
     if (job.jobId !== undefined) idProblems(job.jobId, `${prefix(i)}jobId`, problems);
-    problems.push(...labelProblems(job.labels, `${prefix(i)}labels`));
+    problems.push(...labelProblems(job.labels, `${prefix(i)}labels`), ...priorityProblems(job.priority, `${prefix(i)}priority`));
   });
   if (problems.length > 0) throw invalidFields(problems);
   return jobs.map(normalize);

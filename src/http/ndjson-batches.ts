@@ -151,7 +151,7 @@ function compileValidators(apiDocument: object): Validators {
     header: ajv.compile({
       type: 'object',
       additionalProperties: false,
-      properties: { batchId: { $ref: `${batch}/batchId` }, defaultRadixJobComponentConfig: { $ref: `${batch}/defaultRadixJobComponentConfig` } },
+      properties: { batchId: { $ref: `${batch}/batchId` }, priority: { $ref: `${batch}/priority` }, defaultRadixJobComponentConfig: { $ref: `${batch}/defaultRadixJobComponentConfig` } },
     }),
     job: ajv.compile({ $ref: 'api#/components/schemas/JobScheduleDescription' }),
   };

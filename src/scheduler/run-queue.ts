@@ -1,33 +1,45 @@
 import type { JobRecord } from '../core/model.js';
+import { priorityOf } from '../core/priority.js';
 import { isInFlight } from '../core/status.js';
+import { FairQueue } from './fair-queue.js';
 
 export interface RunQueueOptions {
-  /** Most jobs in flight at once; the rest wait in the order they were accepted. */
+  /** Most jobs in flight at once; the rest wait in the order `FairQueue` gives them. */
   maxRunning: number;
   /** The job's current record, or undefined when it is no longer known. */
   current(name: string): JobRecord | undefined;
   /** Whether the job's batch is being deleted: its waiting jobs never start. */
   deleting(batchName: string): boolean;
+  /** Whether the batch holds a single job (single jobs share one lane instead of one lane each). */
+  single(batchName: string): boolean;
   /** Hands a job to the runtime. */
   launch(job: JobRecord): void;
 }
 
+/** The lane of every single job: no batch is named with the empty string. */
+const SINGLE_JOBS = '';
+
 /**
- * Waiting jobs in acceptance order, started while fewer than `maxRunning` are in flight. A slot is held from
- * the launch until the job's record leaves Active/Running/Stopping, and a job of a batch being deleted is
- * skipped, so a freed slot never goes to a job that is about to be removed.
+ * Waiting jobs, started while fewer than `maxRunning` are in flight: highest priority first, and among equal
+ * priority the batches take turns, one job each (all single jobs together count as one batch), each batch's
+ * jobs in their order. A slot is held from the launch until the job's record leaves Active/Running/Stopping,
+ * and a job of a batch being deleted, or with a stop or delete asked, is skipped, so a freed slot never goes
+ * to a job that is about to be removed.
  */
 export class RunQueue {
-  private readonly waiting: string[] = [];
-  private head = 0;
+  private readonly waiting = new FairQueue();
   private readonly inFlight = new Set<string>();
   private scheduled = false;
   private paused = true;
+  private lastBatch: { name: string; lane: string } | undefined;
 
   constructor(private readonly options: RunQueueOptions) {}
 
+  /** Queues a waiting job (accepted, found waiting at start, or restarted) under its batch and priority. */
   push(name: string): void {
-    this.waiting.push(name);
+    const job = this.options.current(name);
+    if (!job) return;
+    this.waiting.push(name, this.laneOf(job.batchName), priorityOf(job.spec));
   }
 
   /** A job that was in flight when the service started (it holds a slot and is launched again). */
@@ -55,6 +67,7 @@ export class RunQueue {
   /** Jobs that are gone (their batch was removed) free their slots. */
   forget(names: Iterable<string>): void {
     for (const name of names) this.inFlight.delete(name);
+    this.lastBatch = undefined;
     this.schedule();
   }
 
@@ -71,15 +84,22 @@ export class RunQueue {
   private pump(): void {
     if (this.paused) return;
     const { maxRunning, current, deleting, launch } = this.options;
-    while (this.inFlight.size < maxRunning && this.head < this.waiting.length) {
-      const job = current(this.waiting[this.head++]!);
-      if (job?.status !== 'Waiting' || job.intent || deleting(job.batchName)) continue;
+    while (this.inFlight.size < maxRunning && this.waiting.size > 0) {
+      const name = this.waiting.shift()!;
+      const job = current(name);
+      // A job pushed twice (stopped while waiting, then restarted) is launched once: the runtime reports it
+      // Active only after the launch.
+      if (job?.status !== 'Waiting' || job.intent || this.inFlight.has(name) || deleting(job.batchName)) continue;
       this.inFlight.add(job.name);
       launch(job);
     }
-    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
+  }
+
+  /** Jobs of one batch come in runs (a batch is pushed whole), so the last batch's lane is kept. */
+  private laneOf(batchName: string): string {
+    if (this.lastBatch?.name !== batchName) {
+      this.lastBatch = { name: batchName, lane: this.options.single(batchName) ? SINGLE_JOBS : batchName };
     }
+    return this.lastBatch.lane;
   }
 }

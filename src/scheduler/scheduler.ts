@@ -70,6 +70,7 @@ export class Scheduler {
       maxRunning: options.maxRunning,
       current: (name) => this.reads.index.job(name)?.job,
       deleting: (batchName) => this.deleting.has(batchName),
+      single: (batchName) => this.reads.index.batch(batchName)?.batch.type === 'job',
       launch: (job) => this.launch(job),
     });
     this.admission = new Admission({
