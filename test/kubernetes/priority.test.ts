@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
-import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import { type ClusterActor, fakeClusterFrame, type KubeTestService, NAMESPACE } from './harness.js';
 
 /**
  * The run queue's cap and order on the Kubernetes runtime. The default cap there is 1,000,000 (the cluster's
@@ -12,17 +12,9 @@ describe('priority and fair order on the Kubernetes runtime', function () {
   let fake: FakeApiServer;
   let actor: ClusterActor;
   let t: KubeTestService | undefined;
-  beforeEach(async () => {
-    fake = await startFakeApiServer();
-    actor = new ClusterActor(fake);
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await fake.close();
-  });
+  const cluster = fakeClusterFrame((each) => ({ fake, actor } = each));
 
-  const start = () => startKubeTestService(fake, { env: { JOB_SCHEDULER_MAX_RUNNING: '2' } });
+  const start = () => cluster.start({ env: { JOB_SCHEDULER_MAX_RUNNING: '2' } });
   /** The Jobs the service created, in no particular order. */
   const created = () => fake.list('jobs', NAMESPACE).map((job) => (job as { metadata: { name: string } }).metadata.name);
 
