@@ -30,7 +30,7 @@ interface Validators {
 
 /**
  * `POST /api/v1/batches` with `Content-Type: application/x-ndjson`: the first line holds the batch's own fields
- * (`batchId`, `defaultRadixJobComponentConfig`; `{}` for none), every further line one job description. Each line
+ * (`batchId`, `labels`, `priority`, `defaultRadixJobComponentConfig`; `{}` for none), every further line one job description. Each line
  * is parsed and checked as it arrives, so that no step holds the event loop for a whole 100,000-job body; then
  * the batch goes through the same admission as a JSON one and is answered without `jobStatuses`.
  */
@@ -146,13 +146,13 @@ function decodeOrRefuse(decoder: TextDecoder, chunk?: Buffer): string {
 function compileValidators(apiDocument: object): Validators {
   const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
   ajv.addSchema({ ...apiDocument, $id: 'api' });
-  const batch = 'api#/components/schemas/BatchScheduleDescription/properties';
+  // Every field of a batch description but its job list, read from the document: a field added there is taken here too.
+  const fields = (apiDocument as { components: { schemas: { BatchScheduleDescription: { properties: Record<string, unknown> } } } })
+    .components.schemas.BatchScheduleDescription.properties;
+  const properties = Object.fromEntries(Object.keys(fields).filter((name) => name !== 'jobScheduleDescriptions')
+    .map((name) => [name, { $ref: `api#/components/schemas/BatchScheduleDescription/properties/${name}` }]));
   return {
-    header: ajv.compile({
-      type: 'object',
-      additionalProperties: false,
-      properties: { batchId: { $ref: `${batch}/batchId` }, priority: { $ref: `${batch}/priority` }, defaultRadixJobComponentConfig: { $ref: `${batch}/defaultRadixJobComponentConfig` } },
-    }),
+    header: ajv.compile({ type: 'object', additionalProperties: false, properties }),
     job: ajv.compile({ $ref: 'api#/components/schemas/JobScheduleDescription' }),
   };
 }

@@ -14,9 +14,10 @@ describe('batches streamed as application/x-ndjson', function () {
     t = await startTestService({ env: { JOB_SCHEDULER_MAX_BATCH_JOBS: '3' } });
     const jobs = [aJob({}, { jobId: 'a' }), aJob({ note: 'é ✓' }, { jobId: 'b', variables: { OWN: '1' } }), aJob({}, { jobId: 'c' })];
     // CRLF line ends and a blank line are taken as they come from many tools.
-    const body = `${lines({ batchId: 'streamed', defaultRadixJobComponentConfig: { variables: { SHARED: 'yes' } } }, ...jobs).replace(/\n/g, '\r\n')}\n\n`;
+    const body = `${lines({ batchId: 'streamed', labels: { team: 'vision' }, defaultRadixJobComponentConfig: { variables: { SHARED: 'yes' } } }, ...jobs).replace(/\n/g, '\r\n')}\n\n`;
     const created = await t.request.post('/api/v1/batches').set('content-type', NDJSON).send(body).expect(200);
     assert.equal(created.body.batchId, 'streamed');
+    assert.deepEqual(created.body.labels, { team: 'vision' }, 'the first line takes every field of a batch description');
     assert.equal(created.body.batchType, 'batch');
     assert.equal(created.body.jobStatuses, undefined);
     const ended = await waitFor(() => t.request.get(`/api/v1/batches/${created.body.name}`), (r) => TERMINAL.includes(r.body.status));
