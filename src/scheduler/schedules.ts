@@ -75,7 +75,7 @@ export class ScheduleRunner {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** Reads the schedules' state, then looks at each at once (a missed tick) and at each of its ticks after. */
+  /** Reads the schedules' state, looks at each at once (a missed tick), and arms a timer for each one's next tick. */
   async start(): Promise<void> {
     const { schedules, states } = this.options;
     if (schedules.length === 0) return;
@@ -90,7 +90,9 @@ export class ScheduleRunner {
       this.entries.set(config.name, entry);
       if (!state) await this.save(entry);
     }
+    // A missed tick is handled before the service answers its first request.
     for (const entry of this.entries.values()) this.wake(entry);
+    await Promise.all([...this.entries.values()].map((entry) => entry.chain));
   }
 
   list(): ScheduleView[] {
