@@ -60,6 +60,14 @@ describe('schedules: checking the component file', () => {
     const config = loadConfig({ env: {}, componentYaml: readFileSync(path.join(root, 'examples/compute/component.yaml'), 'utf8'), componentPath: 'component.yaml', apiDocument, cpus: 1 });
     assert.deepEqual(config.component.schedules?.map((entry) => entry.name), ['nightly']);
   });
+
+  it('when the README shows a schedules example, it is the example component\'s', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Schedules'), readme.indexOf('## Notifications'));
+    const shown = parseYaml(/```yaml\n([\s\S]*?)```/.exec(section)![1]!) as { schedules: unknown };
+    const example = parseYaml(readFileSync(path.join(root, 'examples/compute/component.yaml'), 'utf8')) as { schedules: unknown };
+    assert.deepEqual(shown.schedules, example.schedules);
+  });
 });
 
 describe('schedules: ticks and decisions', () => {
