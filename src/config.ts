@@ -7,6 +7,7 @@ import { ApiError } from './core/errors.js';
 import { componentNameProblem } from './core/naming.js';
 import { checkJobDescription } from './core/validate.js';
 import type { BatchStatusRule } from './core/status.js';
+import { type ScheduleConfig, scheduleProblems } from './core/schedules.js';
 import { DEFAULT_LIMITS, EMPTY_EXEC_SIZE, execProblems, LINUX_MAX_ARG_STRLEN, overlayExecSize, type RequestLimits } from './core/limits.js';
 import { LOADER_VARIABLES_GRANT, OVERRIDE_GRANTS, type OverrideGrant } from './core/trust.js';
 import { readApiToken, type TokenFile } from './api-token.js';
@@ -26,6 +27,8 @@ export interface ComponentConfig extends JobSettings {
   safeToRestart?: boolean;
   /** The job fields clients may set; absent, the runtime's default (see core/trust.ts). */
   allowOverrides?: OverrideGrant[];
+  /** Cron schedules: each tick runs a single job without payload, labelled `schedule=<name>` (core/schedules.ts). */
+  schedules?: ScheduleConfig[];
 }
 
 export type RuntimeKind = 'local' | 'kubernetes';
@@ -245,6 +248,7 @@ function readComponent(sources: ConfigSources, problems: string[], ignored: stri
   }
   const nameProblem = componentNameProblem(component.name);
   if (nameProblem) problems.push(`${where}: name ${nameProblem}`);
+  for (const problem of scheduleProblems(component.schedules ?? [])) problems.push(`${where}: ${problem.path} ${problem.message}`);
   return component;
 }
 

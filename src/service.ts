@@ -14,6 +14,7 @@ import { JobFiles } from './runtimes/local/job-files.js';
 import { LocalRuntime } from './runtimes/local/local-runtime.js';
 import type { Runtime } from './runtimes/runtime.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { memoryScheduleStates, type ScheduleClock, ScheduleRunner } from './scheduler/schedules.js';
 import { type DataDir, openDataDir, openStore } from './store/data-dir.js';
 import type { JobStore } from './store/store.js';
 import { refusalOf } from './store/write-health.js';
@@ -41,6 +42,8 @@ export interface ServiceDependencies {
    */
   kubernetes?: (observer: Observer) => Runtime;
   validateResponses?: boolean;
+  /** The schedules' clock and timers (tests move it themselves); the system's by default. */
+  clock?: ScheduleClock;
 }
 
 /** Variables of the service's own environment that a local job inherits; nothing else leaks (tokens, secrets). */
@@ -69,8 +72,14 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     local?.dataDir.release();
     throw error;
   });
+  const schedules = new ScheduleRunner({
+    schedules: config.component.schedules ?? [], component: config.component.name, scheduler, limits: config.limits, logger, clock: deps.clock,
+    states: runtime.scheduleStates?.() ?? memoryScheduleStates(),
+  });
+  await schedules.start();
   const app = createApp({
     scheduler,
+    schedules,
     logger,
     metrics,
     apiToken: config.apiToken,
@@ -94,6 +103,7 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     closeStreams: () => events.close(),
     async close(options = {}) {
       events.close();
+      await schedules.close();
       await scheduler.close();
       await runtime.close(options);
       await notifier?.close();

@@ -18,6 +18,8 @@ export interface BuildBatchInput {
    * name, the index of their first job, and the suffixes already used.
    */
   part?: { name: string; firstIndex: number; usedSuffixes: Set<string> };
+  /** Names given instead of drawn (a scheduled run's, derived from its tick): a single job's batch name and job suffix. */
+  fixedNames?: { batchName: string; jobSuffix: string };
 }
 
 /**
@@ -26,15 +28,15 @@ export interface BuildBatchInput {
  */
 export function buildBatch(input: BuildBatchInput): NewBatch {
   const { description, now } = input;
-  let name = input.part?.name ?? batchName(input.componentName, now, input.suffix());
-  while (!input.part && input.taken(name)) name = batchName(input.componentName, now, input.suffix());
+  let name = input.part?.name ?? input.fixedNames?.batchName ?? batchName(input.componentName, now, input.suffix());
+  while (!input.part && !input.fixedNames && input.taken(name)) name = batchName(input.componentName, now, input.suffix());
   const created = now.toISOString();
   const used = input.part?.usedSuffixes ?? new Set<string>();
   const firstIndex = input.part?.firstIndex ?? 0;
   const specs = new Map<string, JobSpec>();
   const jobs = description.jobScheduleDescriptions.map((job, index) => {
-    let suffix = input.suffix();
-    while (used.has(suffix)) suffix = input.suffix();
+    let suffix = input.fixedNames?.jobSuffix ?? input.suffix();
+    while (!input.fixedNames && used.has(suffix)) suffix = input.suffix();
     used.add(suffix);
     const { jobId, payload, ...settings } = job;
     const key = JSON.stringify(settings);

@@ -16,6 +16,7 @@ import { jobsRouter } from './jobs-router.js';
 import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { ndjsonBatches } from './ndjson-batches.js';
 import { requestLog } from './request-log.js';
+import { type ScheduleList, schedulesRouter } from './schedules.js';
 import { cacheValidatorRoutes } from './route-cache.js';
 
 export interface AppDependencies {
@@ -40,6 +41,8 @@ export interface AppDependencies {
   deadLetters?: DeadLetterSource;
   /** The live event stream (`GET /api/v1/events`). */
   events: LiveEvents;
+  /** The component's cron schedules (`GET /api/v1/schedules`); none when absent. */
+  schedules?: ScheduleList;
 }
 
 /** Builds the HTTP app. It never listens: main.ts (or a test) does. */
@@ -103,6 +106,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api/v1/jobs', jobOutputRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
   app.use('/api/v1/notifications', notificationsRouter(deps.deadLetters));
+  app.use('/api/v1/schedules', schedulesRouter(deps.schedules));
   app.use('/api/v1', eventsRouter(deps.scheduler, deps.events));
   app.use(notFoundHandler);
   app.use(errorWriter(deps.logger, deps.apiDocument));

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
+import type { ScheduleState } from '../core/schedules.js';
 import type { JobTimeline } from '../core/timeline.js';
 
 export type { Snapshot };
@@ -50,9 +51,23 @@ export interface Runtime {
   readLog(job: JobRecord, request: LogRequest): Promise<Readable | undefined>;
   /** The payload the job was given, as its program reads it; undefined when it is not kept. */
   readPayload(job: JobRecord): Promise<Buffer | undefined>;
+  /** Where the component's schedules keep what they have done, beside the runtime's own state. */
+  scheduleStates?(): ScheduleStates;
   /**
    * Stops reporting and releases resources. Running jobs are left to the next `open`, unless
    * `terminate` asks a runtime whose jobs die with this process (local) to end them first.
    */
   close(options?: { terminate?: boolean }): Promise<void>;
+}
+
+/**
+ * The durable state of the component's schedules (the latest tick handled of each), kept by the runtime: in the
+ * local store, or in a ConfigMap. The runs themselves are recorded by `accept` under names derived from their
+ * ticks, so this state only has to outlive runs that were deleted.
+ */
+export interface ScheduleStates {
+  /** The stored state of each named schedule that has one. */
+  load(names: readonly string[]): Promise<Map<string, ScheduleState>>;
+  /** Records one schedule's state; rejects when it could not be written (the caller logs and goes on). */
+  save(name: string, state: ScheduleState): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { buildBatch } from '../core/accept.js';
+import { ApiError } from '../core/errors.js';
 import type { BatchDescription, BatchRecord, JobSettings, NewBatch } from '../core/model.js';
 import { SUFFIX_LENGTH } from '../core/naming.js';
 import type { Logger } from '../logger.js';
@@ -28,9 +29,10 @@ export class Admission {
 
   constructor(private readonly options: AdmissionOptions) {}
 
-  async accept(description: BatchDescription, type: BatchRecord['type']): Promise<BatchEntry> {
+  async accept(description: BatchDescription, type: BatchRecord['type'], fixedNames?: FixedNames): Promise<BatchEntry> {
     const { reads, runtime, logger } = this.options;
-    const accepted = await this.build(description, type);
+    if (fixedNames && reads.index.batch(fixedNames.batchName)) throw ApiError.conflict(`a batch named ${fixedNames.batchName} exists already`);
+    const accepted = await this.build(description, type, fixedNames);
     await runtime.accept(accepted);
     const records = accepted.jobs.map((job) => job.record);
     const entry = reads.index.addBatch(accepted.batch, records);
@@ -40,11 +42,11 @@ export class Admission {
   }
 
   /** The records of a batch, built in parts of BUILD_PART jobs, one turn of the event loop each. */
-  private async build(description: BatchDescription, type: BatchRecord['type']): Promise<NewBatch> {
+  private async build(description: BatchDescription, type: BatchRecord['type'], fixedNames?: FixedNames): Promise<NewBatch> {
     const all = description.jobScheduleDescriptions;
     const now = this.options.now();
     const input = {
-      componentName: this.options.componentName, component: this.options.componentSettings, type, now, suffix: this.suffix,
+      componentName: this.options.componentName, component: this.options.componentSettings, type, now, suffix: this.suffix, fixedNames,
       taken: (name: string) => this.options.reads.index.batch(name) !== undefined,
     };
     const first = buildBatch({ ...input, description: { ...description, jobScheduleDescriptions: all.slice(0, BUILD_PART) } });
@@ -59,6 +61,9 @@ export class Admission {
     return { batch: first.batch, jobs };
   }
 }
+
+/** A single job's names given instead of drawn (a scheduled run's, derived from its tick). */
+export type FixedNames = { batchName: string; jobSuffix: string };
 
 /** Jobs built between two turns of the event loop (a few milliseconds' work). */
 const BUILD_PART = 2000;

@@ -11,7 +11,7 @@ import { type BatchStatusView, type JobStatusView, jobStatusView, success, type 
 import type { Logger } from '../logger.js';
 import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
-import { Admission } from './admission.js';
+import { Admission, type FixedNames } from './admission.js';
 import { HistoryCleaner } from './history-cleaner.js';
 import { JobOutput } from './job-output.js';
 import type { ListParams } from './list-query.js';
@@ -110,6 +110,15 @@ export class Scheduler {
 
   async createJob(description: JobDescription): Promise<JobStatusView> {
     const entry = await this.accept({ jobScheduleDescriptions: [checkJobDescription(description)] }, 'job');
+    return jobStatusView(entry.jobs[0]!, 'job');
+  }
+
+  /**
+   * A scheduled run: a single job without payload, under names derived from its tick, so that a second attempt
+   * at the same tick is refused (409 here, or by the runtime's durable record) instead of running twice.
+   */
+  async createScheduledJob(names: FixedNames, labels: Record<string, string>): Promise<JobStatusView> {
+    const entry = await this.accept({ jobScheduleDescriptions: [checkJobDescription({ labels })] }, 'job', names);
     return jobStatusView(entry.jobs[0]!, 'job');
   }
 
@@ -232,9 +241,9 @@ export class Scheduler {
     await Promise.allSettled(this.deleting.values());
   }
 
-  private async accept(description: BatchDescription, type: 'job' | 'batch'): Promise<BatchEntry> {
+  private async accept(description: BatchDescription, type: 'job' | 'batch', fixedNames?: FixedNames): Promise<BatchEntry> {
     if (!this.isReady) throw ApiError.unavailable('the scheduler is not ready');
-    const entry = await this.admission.accept(description, type);
+    const entry = await this.admission.accept(description, type, fixedNames);
     for (const job of entry.jobs) this.queue.push(job.name);
     this.options.listener?.batchCreated(this.reads.batchView(entry, true));
     this.queue.schedule();

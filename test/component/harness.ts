@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { type ComponentConfig, type Config, loadConfig, type LogLevel } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { answerMalformedRequests } from '../../src/http/error-writer.js';
+import type { ScheduleClock } from '../../src/scheduler/schedules.js';
 import { type Service, startService } from '../../src/service.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -35,6 +36,8 @@ export interface TestServiceOptions {
   captureLogs?: boolean;
   /** The level of the captured logger (default `debug`); `info` is the service's default. */
   logLevel?: LogLevel;
+  /** The schedules' clock (a test's fake one). */
+  clock?: ScheduleClock;
 }
 
 /** The real app over the real local runtime: real processes, a real SQLite file in a temp dir. */
@@ -69,6 +72,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     componentDir: root,
     hostEnv: process.env,
     validateResponses: true,
+    clock: options.clock,
   });
   const server: Server = await new Promise((resolve) => {
     const listening = service.app.listen(0, '127.0.0.1', () => resolve(listening));

@@ -4,6 +4,7 @@ import supertest from 'supertest';
 import { type ComponentConfig, type Config, loadConfig } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { kubernetesRuntimeFor } from '../../src/runtimes/kubernetes/service-runtime.js';
+import type { ScheduleClock } from '../../src/scheduler/schedules.js';
 import { type Service, startService } from '../../src/service.js';
 import { apiDocument, root } from '../component/harness.js';
 import { type FakeApiServer, startFakeApiServer } from './fake/server.js';
@@ -18,7 +19,7 @@ export interface KubeTestService {
 }
 
 /** The real app over the Kubernetes runtime, talking to a fake API server on loopback. */
-export async function startKubeTestService(fake: FakeApiServer, options: { component?: Partial<ComponentConfig>; env?: Record<string, string> } = {}): Promise<KubeTestService> {
+export async function startKubeTestService(fake: FakeApiServer, options: { component?: Partial<ComponentConfig>; env?: Record<string, string>; clock?: ScheduleClock } = {}): Promise<KubeTestService> {
   const component: ComponentConfig = { name: 'compute', image: 'registry.example.com/compute:1.0', payload: { path: '/compute/args' }, ...options.component };
   const config = loadConfig({
     env: { JOB_SCHEDULER_RUNTIME: 'kubernetes', JOB_SCHEDULER_NAMESPACE: NAMESPACE, ...options.env },
@@ -36,6 +37,7 @@ export async function startKubeTestService(fake: FakeApiServer, options: { compo
     hostEnv: {},
     kubernetes: kubernetesRuntimeFor(config, logger, fake.kubeConfig(NAMESPACE)),
     validateResponses: true,
+    clock: options.clock,
   });
   const server: Server = await new Promise((resolve) => {
     const listening = service.app.listen(0, '127.0.0.1', () => resolve(listening));

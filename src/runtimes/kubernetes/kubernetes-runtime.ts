@@ -6,7 +6,8 @@ import { isTerminal } from '../../core/model.js';
 import { acceptedEntry, type JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
 import type { Observer } from '../../metrics.js';
-import type { LogRequest, Runtime, RuntimeEvents } from '../runtime.js';
+import type { LogRequest, Runtime, RuntimeEvents, ScheduleStates } from '../runtime.js';
+import { ConfigMapScheduleStates } from './schedule-state.js';
 import { emptyIntent, fingerprint, readIntents, shardName, shardNumber } from './intent-codec.js';
 import { IntentWriter } from './intent-writer.js';
 import { type BatchEntry, endWait, type JobEntry, keyOf, newEntry, shardRefOf } from './job-entry.js';
@@ -227,6 +228,10 @@ export class KubernetesRuntime implements Runtime {
       endWait(entry);
       this.entries.delete(entry.base.name);
     }
+  }
+
+  scheduleStates(): ScheduleStates {
+    return new ConfigMapScheduleStates({ coreApi: this.coreApi, settings: this.options.settings, retry: this.requestRetry });
   }
 
   close(): Promise<void> {

@@ -8,7 +8,7 @@ export const LABELS = {
   batchName: `${PREFIX}/batch-name`,
   batchType: `${PREFIX}/batch-type`,
   jobName: `${PREFIX}/job-name`,
-  /** What the object is to the scheduler: `batch` (a batch record), `state` (jobs' recorded intent), `payload` (a Secret), `log` (a stopped job's kept log) or `job`. */
+  /** What the object is to the scheduler: `batch` (a batch record), `state` (jobs' recorded intent), `payload` (a Secret), `log` (a stopped job's kept log), `schedules` (the schedules' state) or `job`. */
   role: `${PREFIX}/role`,
 } as const;
 
@@ -22,7 +22,7 @@ export const ANNOTATIONS = {
 
 export const MANAGER = 'job-scheduler';
 
-export type ObjectRole = 'batch' | 'state' | 'payload' | 'log' | 'job';
+export type ObjectRole = 'batch' | 'state' | 'payload' | 'log' | 'schedules' | 'job';
 
 /** The selector that finds every object of one component (of one role, when given), and nothing of another. */
 export function componentSelector(component: string, role?: ObjectRole): string {

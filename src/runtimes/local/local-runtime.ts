@@ -7,8 +7,9 @@ import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snaps
 import { quantityValue } from '../../core/quantity.js';
 import type { JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
+import { StoreScheduleStates } from '../../store/schedule-state.js';
 import type { JobStore } from '../../store/store.js';
-import type { LogRequest, Runtime, RuntimeEvents } from '../runtime.js';
+import type { LogRequest, Runtime, RuntimeEvents, ScheduleStates } from '../runtime.js';
 import { AttemptLogs, DEFAULT_MAX_LOG_BYTES } from './attempt-logs.js';
 import type { JobFiles } from './job-files.js';
 import { MemoryGuard } from './memory-guard.js';
@@ -158,6 +159,10 @@ export class LocalRuntime implements Runtime {
       this.forget(job.name);
       this.options.files.remove(job.name);
     }
+  }
+
+  scheduleStates(): ScheduleStates {
+    return new StoreScheduleStates(this.options.store);
   }
 
   /**
