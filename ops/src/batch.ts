@@ -70,8 +70,8 @@ export function batchView(name: string): View {
       'div',
       { class: 'actions' },
       act('Stop batch', 'stop', () => 'Stop asked: every job that has not ended is being stopped.'),
-      act('Restart batch', 'restart', (b) => `Restarted: ${countWaiting(b)} jobs are waiting to run again.`),
-      act('Rerun failed jobs', 'rerun-failed', (b) => `Rerun asked: ${countWaiting(b)} failed or stopped jobs are waiting to run again.`),
+      act('Restart batch', 'restart', (b) => `Restart asked: ${waiting(b, 'the jobs that had ended')} to run again.`),
+      act('Rerun failed jobs', 'rerun-failed', (b) => `Rerun asked: ${waiting(b, 'the failed and stopped jobs')} to run again.`),
     ),
     outcome,
     h('h3', {}, 'Jobs'),
@@ -97,6 +97,8 @@ export function batchView(name: string): View {
   return { element, refresh, concerns: (batchName) => batchName === name, close: () => undefined };
 }
 
-function countWaiting(batch: Batch): number {
-  return batch.jobCounts?.Waiting ?? (batch.jobStatuses ?? []).filter((j) => j.status === 'Waiting').length;
+/** How many jobs now wait, when the answer says; otherwise which ones, without claiming a number. */
+function waiting(batch: Batch, which: string): string {
+  const count = batch.jobCounts?.Waiting ?? batch.jobStatuses?.filter((j) => j.status === 'Waiting').length;
+  return count === undefined ? `${which} wait` : `${count} ${count === 1 ? 'job waits' : 'jobs wait'}`;
 }
