@@ -5,8 +5,9 @@ FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.ops.json ./
 COPY src ./src
+COPY ops ./ops
 COPY api ./api
 RUN npm run build && npm prune --omit=dev
 

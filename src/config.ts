@@ -57,6 +57,8 @@ export interface Config {
   limits: RequestLimits;
   /** Serve Swagger UI at /swaggerui. */
   swaggerUi: boolean;
+  /** Serve the ops page at /ops/. */
+  opsPage: boolean;
   /** On SIGTERM, how long requests in flight may take before the service exits anyway. */
   shutdownSeconds: number;
   /** Finished batches older than `maxAgeSeconds` are deleted, keeping the newest `keep` of each kind. */
@@ -156,6 +158,7 @@ export function loadConfig(sources: ConfigSources): Config {
       maxExecBytes: env.integer('JOB_SCHEDULER_MAX_EXEC_BYTES', DEFAULT_LIMITS.maxExecBytes, 1024, 16 * 1024 * 1024),
     },
     swaggerUi: env.boolean('JOB_SCHEDULER_SWAGGER_UI', true),
+    opsPage: env.boolean('JOB_SCHEDULER_OPS_PAGE', true),
     shutdownSeconds: env.number('JOB_SCHEDULER_SHUTDOWN_SECONDS', 25, 0, 3600),
     history: {
       maxAgeSeconds: env.number('JOB_SCHEDULER_HISTORY_MAX_AGE_SECONDS', 7 * 24 * 3600, 0, 10 * 365 * 24 * 3600),

@@ -84,6 +84,7 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     metrics,
     apiToken: config.apiToken,
     swaggerUi: config.swaggerUi,
+    opsPage: config.opsPage,
     apiDocument: deps.apiDocument,
     maxRequestBytes: config.maxRequestBytes,
     admission: {

@@ -15,6 +15,7 @@ import { eventsRouter } from './events-router.js';
 import { jobsRouter } from './jobs-router.js';
 import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { ndjsonBatches } from './ndjson-batches.js';
+import { opsPageRouter } from './ops-page.js';
 import { requestLog } from './request-log.js';
 import { type ScheduleList, schedulesRouter } from './schedules.js';
 import { cacheValidatorRoutes } from './route-cache.js';
@@ -33,6 +34,8 @@ export interface AppDependencies {
   apiToken?: string;
   /** Serve Swagger UI at `/swaggerui`. */
   swaggerUi?: boolean;
+  /** Serve the ops page at `/ops/`. */
+  opsPage?: boolean;
   /** Also validate responses against the document (tests turn this on). */
   validateResponses?: boolean;
   /** Why the service cannot take new work now (the local store cannot write), answered by `/readyz` with 503. */
@@ -80,6 +83,7 @@ export function createApp(deps: AppDependencies): Express {
   // One rule for the document and the UI: both are open, token or not. They describe the API (the same for every
   // instance) and hold no data; a browser could not send a bearer token for the UI's page anyway.
   if (deps.swaggerUi ?? true) app.use('/swaggerui', swaggerUiRouter(deps.apiDocument));
+  if (deps.opsPage ?? true) app.use('/ops', opsPageRouter());
   serveApiDocument(app, '/api/v1', deps.apiDocument);
   if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
   const admission = { ...deps.admission, trackedJobs: () => deps.scheduler.trackedJobs };
