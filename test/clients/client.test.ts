@@ -88,14 +88,14 @@ describe('the typed client against the real service', function () {
     const following = (async () => {
       for await (const event of client.events({ batch: batch.name, signal: stop.signal })) {
         events.push(event);
-        if ((event.data as { ended?: string | null }).ended) stop.abort();
+        if (event.event === 'Update' && event.data.ended) stop.abort();
       }
     })();
     assert.equal(batch.jobStatuses?.length, 3);
     const counts = await waitFor(() => client.getBatchCounts(batch.name), (b) => b.ended !== null);
     assert.deepEqual([counts.status, counts.jobCounts?.Succeeded, counts.jobCounts?.Failed, 'jobStatuses' in counts], ['Failed', 2, 1, false]);
     await following;
-    assert.ok(events.length > 0 && events.every((e) => e.event === 'Update' && (e.data as { batchName: string }).batchName === batch.name));
+    assert.ok(events.length > 0 && events.every((e) => e.event === 'Update' && e.data.batchName === batch.name));
 
     assert.deepEqual((await client.getBatches({ labelSelector: 'team=client-test', status: 'Failed' })).items.map((b) => b.name), [batch.name]);
     assert.deepEqual((await collect(client.listBatches({ batchId: 'client-batch', limit: 1 }))).map((b) => b.name), [batch.name]);

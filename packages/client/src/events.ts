@@ -1,15 +1,29 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { JobSchedulerError } from './errors.js';
+import type { BatchStatus } from './types.js';
 
-/** One live event: `Create`, `Update` and `Delete` carry a batch's state; `Reset` and `Resume` say how to go on. */
-export interface LiveEvent<T = unknown> {
-  /** The event's id (the same as the webhook's for the same transition). */
+/**
+ * A batch's event: `Create` (accepted; its state without `jobStatuses`), `Update` (a job changed; `jobStatuses`
+ * holds only that job) or `Delete`. The id is the webhook's for the same transition.
+ */
+export interface BatchEvent {
   id: string | undefined;
-  /** `Create`, `Update`, `Delete`, `Reset` (read the state again) or `Resume` (the client reconnects by itself). */
-  event: string;
-  /** The `data` line parsed as JSON (the raw text when it is not JSON). */
-  data: T;
+  event: 'Create' | 'Update' | 'Delete';
+  data: BatchStatus;
 }
+
+/**
+ * `Reset`: the events after the `Last-Event-ID` are no longer kept: read the state again. `Resume`: the
+ * connection fell behind and was closed; the client reconnects from `resumeFrom` by itself.
+ */
+export interface StreamEvent {
+  id: string | undefined;
+  event: 'Reset' | 'Resume';
+  data: { message: string; resumeFrom: string | null };
+}
+
+/** One live event (narrow it on `event`). */
+export type LiveEvent = BatchEvent | StreamEvent;
 
 /** Which events to follow and how. */
 export interface FollowEventsOptions {
@@ -71,8 +85,7 @@ export async function* followEvents(open: OpenStream, options: FollowEventsOptio
             const event = toEvent(message);
             if (event.id) lastEventId = event.id;
             if (event.event === 'Resume') {
-              const from = (event.data as { resumeFrom?: string | null }).resumeFrom;
-              if (from) lastEventId = from;
+              if (event.data.resumeFrom) lastEventId = event.data.resumeFrom;
               resume = true;
             }
             yield event;
@@ -94,12 +107,7 @@ export async function* followEvents(open: OpenStream, options: FollowEventsOptio
   }
 }
 
+/** The service sends one line of JSON per event; the event type says its shape. */
 function toEvent(message: EventSourceMessage): LiveEvent {
-  let data: unknown = message.data;
-  try {
-    data = JSON.parse(message.data);
-  } catch {
-    // Not JSON: handed over as text.
-  }
-  return { id: message.id || undefined, event: message.event ?? 'message', data };
+  return { id: message.id || undefined, event: message.event, data: JSON.parse(message.data) } as LiveEvent;
 }
