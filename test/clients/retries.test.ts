@@ -90,19 +90,20 @@ describe('the typed client under faults (a real proxy in front of the real servi
 
   it('when the event stream drops after an event, reconnects with Last-Event-ID and receives every later event once', async () => {
     const events: LiveEvent[] = [];
-    let batchName: string | undefined;
+    const mineOnly: { batch?: string } = {};
     let opened!: () => void;
     const open = new Promise<void>((resolve) => (opened = resolve));
     proxy.failNext('cut-after-first-event');
     const following = (async () => {
       for await (const event of client.events({ signal: stop.signal, onOpen: opened })) {
         events.push(event);
-        if (event.event === 'Update' && event.data.name === batchName && event.data.ended) stop.abort();
+        if (event.event === 'Update' && event.data.name === mineOnly.batch && event.data.ended) stop.abort();
       }
     })();
     await open;
     const job = await client.createJob({ payload: '{"exitCode": 0}' }, { idempotencyKey: false });
-    batchName = job.name.slice(0, job.name.lastIndexOf('-'));
+    const batchName = job.name.slice(0, job.name.lastIndexOf('-'));
+    mineOnly.batch = batchName;
     await following;
     // The stream carries every job's events (other tests' jobs may still end): this job's are checked.
     const mine = events.filter((e) => e.event !== 'Reset' && e.event !== 'Resume' && e.data.name === batchName);
