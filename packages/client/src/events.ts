@@ -99,7 +99,7 @@ export async function* followEvents(open: OpenStream, options: FollowEventsOptio
       } finally {
         await reader.cancel().catch(() => undefined);
       }
-      if (!resume) await wait(retryMs, options.signal).catch(() => undefined);
+      if (!resume && !options.signal?.aborted) await wait(retryMs, options.signal).catch(() => undefined);
     } finally {
       options.signal?.removeEventListener('abort', stop);
       connection.abort();
