@@ -26,7 +26,7 @@ export async function watchBatch(client: JobSchedulerClient, batchName: string, 
     if (!bar || !counts) return;
     const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
     const ended = counts.Succeeded + counts.Failed + counts.Stopped;
-    if (latest === undefined) bar.start(total, ended, { counts: countsText(counts) });
+    if (latest === undefined) bar.start(total, ended, { counts: `${batch.status} ${countsText(counts)}` });
     bar.setTotal(total);
     bar.update(ended, { counts: `${batch.status} ${countsText(counts)}` });
   };
