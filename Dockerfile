@@ -4,12 +4,15 @@
 FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client and the CLI are workspaces of the lock file; the image builds and runs the service only.
+COPY packages/client/package.json ./packages/client/
+COPY packages/cli/package.json ./packages/cli/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json tsconfig.ops.json ./
 COPY src ./src
 COPY ops ./ops
 COPY api ./api
-RUN npm run build && npm prune --omit=dev
+RUN npm run build:service && npm prune --omit=dev
 
 # Run: only what the service needs, owned by root and run as a non-root user (read-only to it).
 FROM node:24-bookworm-slim

@@ -28,8 +28,8 @@ describe('the Dockerfile', () => {
 
   it('when built, the build stage installs from the lock file, compiles, then drops dev dependencies', () => {
     const commands = runs(build);
-    const order = ['npm ci', 'npm run build', 'npm prune --omit=dev'].map((command) => commands.indexOf(command));
-    assert.ok(order.every((at) => at >= 0), `npm ci, npm run build and npm prune --omit=dev in: ${commands}`);
+    const order = ['npm ci', 'npm run build:service', 'npm prune --omit=dev'].map((command) => commands.indexOf(command));
+    assert.ok(order.every((at) => at >= 0), `npm ci, npm run build:service and npm prune --omit=dev in: ${commands}`);
     assert.deepEqual([...order].sort((a, b) => a - b), order, 'in that order');
   });
 
