@@ -1,6 +1,7 @@
 import { type ClusterJobInput, observedJobRecord, outcomeOf, type RecordedOutcome } from './cluster-job.js';
 import type { Attempt, JobRecord, JobSpec } from './model.js';
 import { isTerminal } from './model.js';
+import { restartedRecord, restartProblem } from './restart.js';
 import { deadlineMessage, decideAfterFailure, failedMessage, stoppedMessage } from './status.js';
 
 /**
@@ -26,6 +27,8 @@ export type LifecycleEvent =
   | { type: 'delete' }
   /** The service is shutting down: end the live attempt, which is then interrupted, not failed. */
   | { type: 'shutdown' }
+  /** An ended job is to run again under its name (see restart.ts); a job that has not ended is left as it is. */
+  | { type: 'restart' }
   /**
    * Kubernetes: what the cluster shows of the job (its Job and pods) and what is recorded for it there. The
    * cluster's job controller runs the attempts, retries and deadline; the record follows from what is seen,
@@ -79,6 +82,8 @@ export function transition(job: JobRecord, event: LifecycleEvent, now: Date, pol
   if (event.type === 'observed') return observed(event.observation);
   const step = new Step(job, now, policy);
   if (event.type === 'delete') return step.delete();
+  // Waiting again, on disk before the restart is answered or the job is started (a crash cannot lose it).
+  if (event.type === 'restart') return restartProblem(job) ? step.unchanged() : { record: restartedRecord(job, now), effects: [{ kind: 'sync' }] };
   if (isTerminal(job.status)) return step.unchanged();
   switch (event.type) {
     case 'start':
@@ -261,7 +266,8 @@ class Step {
       status: 'Active',
       started: job.started ?? this.at,
       updated: this.at,
-      message: job.attempts.length === 0 ? this.policy.note?.(job.spec) ?? null : job.message,
+      // The first attempt of a run (a restart starts a new one) tells what the runtime does not enforce.
+      message: job.started === null ? this.policy.note?.(job.spec) ?? null : job.message,
       attempts: [...job.attempts, attempt],
       retryAt: undefined,
       ending: undefined,

@@ -17,6 +17,8 @@ export interface JobStatusView {
   podStatuses: PodStatusView[];
   /** The job's labels (its batch's and its own); absent when it has none. */
   labels?: Labels;
+  /** How many times the job was restarted; absent when never (so Radix shapes stay). */
+  generation?: number;
 }
 
 export interface PodStatusView {
@@ -66,6 +68,7 @@ export function jobStatusView(job: JobRecord, batchType: BatchRecord['type']): J
   if (batchType === 'batch') view.batchName = job.batchName;
   if (job.message) view.message = job.message;
   if (job.spec.labels) view.labels = job.spec.labels;
+  if (job.generation) view.generation = job.generation;
   return view;
 }
 

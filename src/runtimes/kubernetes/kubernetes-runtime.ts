@@ -197,6 +197,10 @@ export class KubernetesRuntime implements Runtime {
     await this.writes.stop(entry);
   }
 
+  async restart(_jobs: readonly JobRecord[]): Promise<void> {
+    throw new Error('not yet');
+  }
+
   async readLog(job: JobRecord, request: LogRequest): Promise<Readable | undefined> {
     return this.podLogs.read(this.entries.get(job.name), job, request);
   }
