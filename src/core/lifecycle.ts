@@ -123,6 +123,11 @@ export function deadlineOf(job: JobRecord): number | undefined {
   return job.started === null ? undefined : Date.parse(job.started) + job.spec.timeLimitSeconds * 1000;
 }
 
+/** The attempts of the job's current run: none before it started (a restarted job keeps its earlier runs' attempts). */
+function runAttempts(job: JobRecord): readonly Attempt[] {
+  return job.started === null ? [] : job.attempts;
+}
+
 type Final = 'Succeeded' | 'Failed' | 'Stopped';
 
 class Step {
@@ -142,7 +147,7 @@ class Step {
     const { job } = this;
     if (job.intent === 'delete') return liveAttempt(job) < 0 ? this.unchanged([{ kind: 'remove' }]) : this.unchanged();
     if (liveAttempt(job) >= 0) return this.unchanged();
-    if (job.intent === 'stop') return this.finish(job, 'Stopped', stoppedMessage(job.attempts));
+    if (job.intent === 'stop') return this.finish(job, 'Stopped', stoppedMessage(runAttempts(job)));
     if (this.deadlinePassed()) return this.deadlineExceeded(job);
     if (job.retryAt !== undefined && this.ms < job.retryAt) return this.unchanged([{ kind: 'wake', at: job.retryAt }]);
     return this.newAttempt(job);
@@ -217,7 +222,7 @@ class Step {
     if (job.intent) return this.unchanged();
     if (liveAttempt(job) < 0) {
       // Answered as stopped: on disk first, or a crash would let it start after all.
-      const result = this.finish(job, 'Stopped', stoppedMessage(job.attempts));
+      const result = this.finish(job, 'Stopped', stoppedMessage(runAttempts(job)));
       return { record: result.record, effects: [{ kind: 'sync' }] };
     }
     return this.endLive({ ...job, intent: 'stop', status: 'Stopping' });

@@ -112,7 +112,7 @@ describe('restart, rerun-failed and copy over the local runtime', function () {
     assert.deepEqual(statuses.stopped?.[1], 1);
 
     const after = await waitFor(() => t.request.get(`/api/v1/batches/${batch.body.name}`), (r) => r.body.status === 'Succeeded');
-    const jobs = Object.fromEntries((after.body.jobStatuses as JobState[]).map((job) => [job.jobId, job]));
+    const jobs: Record<string, JobState> = Object.fromEntries((after.body.jobStatuses as JobState[]).map((job) => [job.jobId!, job]));
     assert.deepEqual(jobs.ok, okBefore);
     assert.deepEqual(jobs.fails!.podStatuses.map((p) => p.exitCode), [3, 0]);
     assert.deepEqual(jobs.stopped!.podStatuses.map((p) => p.replicaStatus.status), ['Stopped', 'Succeeded']);
