@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import { aJob, jobOutput, root, type JobState, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
+import { parse as parseYaml } from 'yaml';
+import { aJob, jobOutput, type JobState, root, startTestService, TERMINAL, type TestService, waitFor, waitForJobEnd } from './harness.js';
 
 interface Entry { status: string; reason: string | null; attempt: number | null }
 
@@ -220,5 +221,32 @@ describe('restart, rerun-failed and copy over the local runtime', function () {
     await waitFor(() => t.request.get(`/api/v1/batches/${source.body.name}`), (r) => r.body.status === 'Succeeded');
     copied.forEach((job, i) => assert.deepEqual(jobOutput(t.dataDir, job.name)[0], jobOutput(t.dataDir, sourceJobs[i]!.name)[0]));
     await t.request.post('/api/v1/batches/batch-compute-20260101000000-aaaaaaaa/copy').send({}).expect(404);
+  });
+});
+
+describe("the README tour's step: rerun the failed jobs of a batch", function () {
+  this.timeout(60_000);
+  let t: TestService;
+  before(async () => {
+    const component = parseYaml(readFileSync(path.join(root, 'examples/compute/component.yaml'), 'utf8')) as Record<string, unknown>;
+    t = await startTestService({ component: { ...component, command: [process.execPath, path.join(root, 'examples/compute/job.js')] } });
+  });
+  after(async () => t.close());
+
+  it('when the tour\'s batch has ended and its failed jobs are rerun as the README does, the answers are those the README shows', async () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const previous = readme.slice(readme.indexOf("Follow a batch's progress."));
+    const body = JSON.parse(/-d '(\{"labels".*\})' \\\n/.exec(previous)![1]!) as object;
+    const step = readme.slice(readme.indexOf('Rerun the failed jobs of a batch.'));
+    const output = /```sh\n[\s\S]*?\n```\n```\n([\s\S]*?)\n```/.exec(step)![1]!;
+    const name = (await t.request.post('/api/v1/batches').send(body).expect(200)).body.name as string;
+    await waitFor(() => t.request.get(`/api/v1/batches/${name}`), (r) => r.body.status === 'Failed');
+
+    type Shown = JobState & { generation?: number };
+    const rerun = await t.request.post(`/api/v1/batches/${name}/rerun-failed`).expect(200);
+    const answered = (rerun.body.jobStatuses as Shown[]).map((j) => `${j.jobId} ${j.status} generation=${j.generation ?? 0} attempts=${j.podStatuses.length}`);
+    const ended = await waitFor(() => t.request.get(`/api/v1/batches/${name}`), (r) => r.body.status === 'Failed' && r.body.jobStatuses.every((j: Shown) => j.status !== 'Waiting' && j.podStatuses.length > 0 && TERMINAL.includes(j.status)) && r.body.jobStatuses.some((j: Shown) => j.podStatuses.length === 2));
+    const after = [ended.body.status, ...(ended.body.jobStatuses as Shown[]).map((j) => `${j.jobId} ${j.status} generation=${j.generation ?? 0} exitCodes=${j.podStatuses.map((p) => p.exitCode).join(',')}`)];
+    assert.equal(output, [...answered, ...after].join('\n'));
   });
 });

@@ -117,6 +117,27 @@ describe('restart, rerun-failed and copy over the Kubernetes runtime (fake API s
     assert.equal(fake.get('jobs', NAMESPACE, runJobName(ok!, 1)), undefined);
   });
 
+  it('when the restart cannot be recorded in the cluster (its state object\'s patches fail), it is a 503, the job stays Failed and no Job is created', async () => {
+    t = await startKubeTestService(fake, { component: COMPONENT });
+    const name = (await t.request.post('/api/v1/jobs').send({ payload: 'p' }).expect(200)).body.name as string;
+    await cluster.play(name, { exitCode: 3 });
+    await jobUntil(name, (j) => j.status === 'Failed');
+    fake.failNext({ verb: 'patch', resource: 'configmaps', status: 503, times: 5 });
+    const refused = await t.request.post(`/api/v1/jobs/${name}/restart`).expect(503);
+    assert.equal(refused.body.reason, 'ServiceUnavailable');
+    const after = await job(name);
+    assert.equal(after.status, 'Failed');
+    assert.equal(after.generation, undefined);
+    assert.deepEqual(jobsOf(name), [name]);
+    // The failed outcome, which was waiting to be written with others when the restart's patch failed, is still written.
+    const state = `${name.slice(0, -9)}-state-0`;
+    const recorded = await waitFor(async () => fake.get('configmaps', NAMESPACE, state)?.data?.['outcome.0'] as string | undefined, Boolean);
+    assert.equal(JSON.parse(recorded!).status, 'Failed');
+    assert.equal(fake.get('configmaps', NAMESPACE, state)?.data?.['run.0'], undefined);
+    await t.request.post(`/api/v1/jobs/${name}/restart`).expect(200);
+    await created(runJobName(name, 1));
+  });
+
   it('when a job is copied with an override, the new Job has the override and a Secret with the same payload', async () => {
     t = await startKubeTestService(fake, { component: COMPONENT });
     const original = (await t.request.post('/api/v1/jobs').send({ jobId: 'j1', payload: '{"n": 7}', variables: { KEEP: 'k', CHANGE: 'old' } }).expect(200)).body.name as string;

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { parse } from 'yaml';
 import { nextRestart, OUTCOME_ATTEMPTS, type ObservedAttempt, observedJobRecord, outcomeOf, type RecordedIntent, runJobName } from '../../src/core/cluster-job.js';
 import { copyDescription, ownLabels, settingsBeyond } from '../../src/core/copy.js';
 import { deadlineOf, type LifecyclePolicy, transition } from '../../src/core/lifecycle.js';
@@ -192,4 +196,23 @@ describe('copy (core)', () => {
     assert.deepEqual(ownLabels({ team: 'a', own: 'x' }, { team: 'a' }), { own: 'x' });
     assert.equal(ownLabels({ team: 'a' }, { team: 'a' }), undefined);
   });
+});
+
+describe('the examples of the restart, rerun-failed and copy endpoints in api/openapi.yaml', () => {
+  const document = parse(readFileSync(new URL('../../api/openapi.yaml', import.meta.url), 'utf8'));
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  ajv.addSchema({ ...document, $id: 'api' });
+  const paths = ['/api/v1/jobs/{jobName}/restart', '/api/v1/jobs/{jobName}/copy', '/api/v1/batches/{batchName}/restart',
+    '/api/v1/batches/{batchName}/rerun-failed', '/api/v1/batches/{batchName}/copy', '/api/v1/batches/{batchName}/jobs/{jobName}/restart'];
+  for (const route of paths) {
+    it(`${route}: the example ${route.endsWith('copy') ? 'answer and body are' : 'answer is'} valid against the schema`, () => {
+      const post = document.paths[route].post;
+      const answer = post.responses['200'].content['application/json'];
+      assert.ok(answer.example !== undefined, 'an example is given');
+      assert.ok(ajv.validate({ $ref: `api#/components/schemas/${answer.schema.$ref.split('/').at(-1)}` }, answer.example), ajv.errorsText());
+      const body = post.requestBody?.content['application/json'];
+      if (body) assert.ok(ajv.validate({ $ref: `api#/components/schemas/${body.schema.$ref.split('/').at(-1)}` }, body.example), ajv.errorsText());
+    });
+  }
 });

@@ -52,8 +52,14 @@ export class Restarts {
     planned.forEach(({ entry, restart }, i) => {
       const result = results[i]!;
       if (result.status === 'rejected') {
-        // Not recorded: nothing changes, and nothing of it is written later either.
-        for (const kind of ['run', 'outcome', 'stop', 'launched'] as const) writer.cancel(shardRefOf(entry), keyOf(entry, kind));
+        // Not recorded: nothing changes, nothing of it is written later, and what it replaced is queued again (an
+        // outcome waiting to be written shared the failed patch).
+        writer.cancel(shardRefOf(entry), keyOf(entry, 'run'));
+        const { outcome, stoppedAt, launched } = entry.intent;
+        for (const [kind, value] of [['outcome', outcome && JSON.stringify(outcome)], ['stop', stoppedAt], ['launched', launched ? '1' : null]] as const) {
+          if (value) writer.writeLater(shardRefOf(entry), keyOf(entry, kind), value);
+          else writer.cancel(shardRefOf(entry), keyOf(entry, kind));
+        }
         failure ??= result.reason;
         return;
       }
