@@ -6,6 +6,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { parse as parseYaml } from 'yaml';
+import { baseUrlOf, SseClient, type SseEvent } from './sse-client.js';
+import { startReceiver } from './webhook-receiver.js';
 import { aJob, jobOutput, type JobState, root, startTestService, TERMINAL, type TestService, waitFor, waitForJobEnd } from './harness.js';
 
 interface Entry { status: string; reason: string | null; attempt: number | null }
@@ -178,6 +180,31 @@ describe('restart, rerun-failed and copy over the local runtime', function () {
     await waitFor(() => t.request.get('/readyz'), (r) => r.status === 200, 30_000);
     await t.request.post(`/api/v1/jobs/${name}/restart`).expect(200);
     assert.equal((await waitForJobEnd(t.request, name)).status, 'Succeeded');
+  });
+
+  it('when a stopped job is restarted, the live stream and the webhook tell it with an event id of its own, each run\'s end too', async () => {
+    const receiver = await startReceiver();
+    const service = await startTestService({ component: { notifications: { webhook: receiver.url } } });
+    const stream = await SseClient.open(baseUrlOf(service.request), '/api/v1/events');
+    try {
+      // Stopped, restarted, stopped again: a stop before the job starts shows the same status and attempts both times.
+      const name = (await service.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [aJob({ sleepSeconds: 60 })] }).expect(200)).body.jobStatuses[0].name as string;
+      const batch = name.slice(0, -9);
+      const updates = (events: SseEvent[]) => events.filter((event) => event.event === 'Update').map((event) => JSON.parse(event.data!) as { jobStatuses: Array<{ status: string; generation?: number }> });
+      await service.request.post(`/api/v1/batches/${batch}/stop`).expect(200);
+      await service.request.post(`/api/v1/batches/${batch}/jobs/${name}/restart`).expect(200);
+      await service.request.post(`/api/v1/batches/${batch}/jobs/${name}/stop`).expect(200);
+      const events = await stream.waitFor((all) => updates(all).filter((u) => u.jobStatuses[0]!.status === 'Stopped').length >= 2);
+      const told = events.filter((event) => event.event === 'Update');
+      assert.ok(updates(events).some((u) => u.jobStatuses[0]!.status === 'Waiting' && u.jobStatuses[0]!.generation === 1), 'the restart is told');
+      assert.equal(new Set(told.map((event) => event.id)).size, told.length, 'every transition has an id of its own');
+      await waitFor(async () => receiver.received.filter((event) => event.body.event === 'Update').length, (n) => n >= told.length);
+      assert.deepEqual(receiver.received.filter((event) => event.body.event === 'Update').map((event) => event.id).sort(), told.map((event) => event.id!).sort());
+    } finally {
+      stream.drop();
+      await service.close();
+      await receiver.close();
+    }
   });
 
   it('when a job is copied with an override, the copy is a new single job with the payload and settings, the override winning', async () => {
