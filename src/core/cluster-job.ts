@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Attempt, JobRecord, JobStatusValue } from './model.js';
 import { isTerminal } from './model.js';
 import { backoffLimitMessage, deadlineMessage, decideAfterFailure, failedMessage, stoppedMessage } from './status.js';
@@ -64,12 +65,24 @@ export interface RecordedOutcome {
   attempts: Attempt[];
 }
 
+/**
+ * A restart recorded on the cluster: the job's current run (its Job is named for it, see `runJobName`), when the
+ * restart was asked, and the last attempts of its earlier runs, kept here until the run's own outcome holds them.
+ */
+export interface RecordedRestart {
+  run: number;
+  at: string;
+  attempts: Attempt[];
+}
+
 /** What was recorded on the cluster for a job. */
 export interface RecordedIntent {
   /** A Job may have been created for it (recorded before each create). */
   launched: boolean;
   stoppedAt: string | null;
   outcome: RecordedOutcome | null;
+  /** Absent until the job is first restarted. */
+  restart?: RecordedRestart;
 }
 
 export interface ClusterJobInput {
@@ -97,6 +110,14 @@ function latest(...values: Array<string | null | undefined>): string | null {
   let best: string | null = null;
   for (const value of values) if (value && (!best || value > best)) best = value;
   return best;
+}
+
+/**
+ * The restart to record for an ended job: its next run, when it was asked, and the last attempts it has shown
+ * (earlier runs' included), which its record keeps showing once the previous run's Job and outcome are gone.
+ */
+export function nextRestart(record: JobRecord, previous: RecordedRestart | undefined, at: string): RecordedRestart {
+  return { run: (previous?.run ?? 0) + 1, at, attempts: record.attempts.slice(-OUTCOME_ATTEMPTS) };
 }
 
 /** Whether the scheduler may (still) create the job's Job: never after a stop, an outcome, or a Job seen gone. */
@@ -149,13 +170,17 @@ function byCreation(a: ObservedAttempt, b: ObservedAttempt): number {
  * `Stopped` once stopped, or `Failed` when the cluster refused its Job for good.
  */
 export function observedJobRecord(input: ClusterJobInput): JobRecord {
-  const { base, intent, job } = input;
+  const { intent, job } = input;
+  const base = restartedBase(input.base, intent.restart);
   const stoppedAt = intent.stoppedAt ?? job?.stoppedAt ?? null;
   const context = { stopped: stoppedAt !== null, deadlineExceeded: job?.failed?.reason === 'DeadlineExceeded' };
+  // The observed attempts are the current run's (the runtime gives only the pods of the run's Job).
   const attempts = [...input.attempts].sort(byCreation).map((pod) => attemptRecord(pod, context));
+  const past = intent.restart?.attempts ?? [];
   if (intent.outcome) {
     const outcome = intent.outcome;
-    const shown = attempts.length > 0 ? attempts : outcome.attempts;
+    // A restarted run's outcome holds the earlier runs' last attempts too: those the cluster no longer shows stay.
+    const shown = attempts.length === 0 ? outcome.attempts : intent.restart ? withEarlier(outcome.attempts, attempts) : attempts;
     return inOrder({
       ...base,
       status: outcome.status,
@@ -167,7 +192,7 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
       updated: latest(outcome.updated, ...shown.flatMap((a) => [a.created, a.startTime, a.endTime])) ?? outcome.updated,
     });
   }
-  const record: JobRecord = { ...base, attempts, message: null };
+  const record: JobRecord = { ...base, attempts: [...past, ...attempts], message: null };
   const started = job?.startTime ?? attempts.find((attempt) => attempt.startTime)?.startTime ?? null;
   const live = attempts.some(isLive) || (job?.exists === true && job.active > 0);
   let status: JobStatusValue;
@@ -183,7 +208,8 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
     } else if (stoppedAt) {
       status = 'Stopping';
     } else {
-      return input.waitingForQuota ? { ...base, message: WAITING_FOR_QUOTA } : base;
+      const waiting = past.length > 0 ? { ...base, attempts: past } : base;
+      return input.waitingForQuota ? { ...waiting, message: WAITING_FOR_QUOTA } : waiting;
     }
   } else if (job.complete) {
     status = 'Succeeded';
@@ -215,6 +241,7 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
   record.ended = ended;
   record.failed = job?.failedCount ?? 0;
   record.updated = latest(
+    base.updated,
     base.created,
     job?.created,
     started,
@@ -222,10 +249,38 @@ export function observedJobRecord(input: ClusterJobInput): JobRecord {
     stoppedAt,
     job?.exists === false ? job.goneAt : null,
     ...(job?.conditionTimes ?? []),
-    ...attempts.flatMap((attempt) => [attempt.created, attempt.startTime, attempt.endTime]),
+    ...record.attempts.flatMap((attempt) => [attempt.created, attempt.startTime, attempt.endTime]),
   ) ?? base.updated;
   return inOrder(record);
 }
+
+/** The record of a restarted job before its run is seen: its run as its generation, updated when the restart was asked. */
+function restartedBase(base: JobRecord, restart: RecordedRestart | undefined): JobRecord {
+  if (!restart) return base;
+  return { ...base, generation: restart.run, updated: latest(base.updated, restart.at) ?? base.updated };
+}
+
+/** The current run's attempts after the earlier ones an outcome kept (by name), in the order they were created. */
+function withEarlier(kept: readonly Attempt[], current: readonly Attempt[]): Attempt[] {
+  const names = new Set(current.map((attempt) => attempt.name));
+  return [...kept.filter((attempt) => !names.has(attempt.name)), ...current];
+}
+
+/**
+ * The name of the Job of a job's run: the job's own name for its first run (as before restarts existed), and a
+ * name of its own for each later run, so that a create for one run can never make a second Job for it (the
+ * name is taken) nor be taken for an earlier run's Job. At most 63 characters, as the job-name label needs: a
+ * name too long for the suffix is cut and made unique again by a digest of the whole name.
+ */
+export function runJobName(name: string, run: number): string {
+  if (run === 0) return name;
+  const suffix = `-r${run}`;
+  if (name.length + suffix.length <= MAX_JOB_NAME) return `${name}${suffix}`;
+  const tail = `-${createHash('sha256').update(name).digest('hex').slice(0, 12)}${suffix}`;
+  return `${name.slice(0, MAX_JOB_NAME - tail.length).replace(/-+$/, '')}${tail}`;
+}
+
+const MAX_JOB_NAME = 63;
 
 function notBefore<T extends string | null>(time: T, floor: string): T | string {
   return time !== null && time < floor ? floor : time;

@@ -1,6 +1,7 @@
 import { type ClusterJobInput, observedJobRecord, outcomeOf, type RecordedOutcome } from './cluster-job.js';
 import type { Attempt, JobRecord, JobSpec } from './model.js';
 import { isTerminal } from './model.js';
+import { restartedRecord, restartProblem } from './restart.js';
 import { deadlineMessage, decideAfterFailure, failedMessage, stoppedMessage } from './status.js';
 
 /**
@@ -26,6 +27,8 @@ export type LifecycleEvent =
   | { type: 'delete' }
   /** The service is shutting down: end the live attempt, which is then interrupted, not failed. */
   | { type: 'shutdown' }
+  /** An ended job is to run again under its name (see restart.ts); a job that has not ended is left as it is. */
+  | { type: 'restart' }
   /**
    * Kubernetes: what the cluster shows of the job (its Job and pods) and what is recorded for it there. The
    * cluster's job controller runs the attempts, retries and deadline; the record follows from what is seen,
@@ -79,6 +82,8 @@ export function transition(job: JobRecord, event: LifecycleEvent, now: Date, pol
   if (event.type === 'observed') return observed(event.observation);
   const step = new Step(job, now, policy);
   if (event.type === 'delete') return step.delete();
+  // Waiting again, on disk before the restart is answered or the job is started (a crash cannot lose it).
+  if (event.type === 'restart') return restartProblem(job) ? step.unchanged() : { record: restartedRecord(job, now), effects: [{ kind: 'sync' }] };
   if (isTerminal(job.status)) return step.unchanged();
   switch (event.type) {
     case 'start':
@@ -118,6 +123,11 @@ export function deadlineOf(job: JobRecord): number | undefined {
   return job.started === null ? undefined : Date.parse(job.started) + job.spec.timeLimitSeconds * 1000;
 }
 
+/** The attempts of the job's current run: none before it started (a restarted job keeps its earlier runs' attempts). */
+function runAttempts(job: JobRecord): readonly Attempt[] {
+  return job.started === null ? [] : job.attempts;
+}
+
 type Final = 'Succeeded' | 'Failed' | 'Stopped';
 
 class Step {
@@ -137,7 +147,7 @@ class Step {
     const { job } = this;
     if (job.intent === 'delete') return liveAttempt(job) < 0 ? this.unchanged([{ kind: 'remove' }]) : this.unchanged();
     if (liveAttempt(job) >= 0) return this.unchanged();
-    if (job.intent === 'stop') return this.finish(job, 'Stopped', stoppedMessage(job.attempts));
+    if (job.intent === 'stop') return this.finish(job, 'Stopped', stoppedMessage(runAttempts(job)));
     if (this.deadlinePassed()) return this.deadlineExceeded(job);
     if (job.retryAt !== undefined && this.ms < job.retryAt) return this.unchanged([{ kind: 'wake', at: job.retryAt }]);
     return this.newAttempt(job);
@@ -212,7 +222,7 @@ class Step {
     if (job.intent) return this.unchanged();
     if (liveAttempt(job) < 0) {
       // Answered as stopped: on disk first, or a crash would let it start after all.
-      const result = this.finish(job, 'Stopped', stoppedMessage(job.attempts));
+      const result = this.finish(job, 'Stopped', stoppedMessage(runAttempts(job)));
       return { record: result.record, effects: [{ kind: 'sync' }] };
     }
     return this.endLive({ ...job, intent: 'stop', status: 'Stopping' });
@@ -261,7 +271,8 @@ class Step {
       status: 'Active',
       started: job.started ?? this.at,
       updated: this.at,
-      message: job.attempts.length === 0 ? this.policy.note?.(job.spec) ?? null : job.message,
+      // The first attempt of a run (a restart starts a new one) tells what the runtime does not enforce.
+      message: job.started === null ? this.policy.note?.(job.spec) ?? null : job.message,
       attempts: [...job.attempts, attempt],
       retryAt: undefined,
       ending: undefined,

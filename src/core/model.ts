@@ -141,6 +141,8 @@ export interface JobRecord {
   killAt?: number;
   /** When the next attempt may start after a failed one (ms since the epoch). */
   retryAt?: number;
+  /** How many times the job was restarted after it ended (its run, counted from 0); absent before the first restart. */
+  generation?: number;
 }
 
 export interface BatchRecord {

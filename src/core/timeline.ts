@@ -43,7 +43,7 @@ export function transitionKeyOf(status: string, attempts: number, lastReplicaSta
 
 /** A job as accepted: its first timeline entry, never stored (every job has it). */
 export function isAcceptedState(job: JobRecord): boolean {
-  return job.status === 'Waiting' && job.attempts.length === 0;
+  return job.status === 'Waiting' && job.attempts.length === 0 && !job.generation;
 }
 
 export function acceptedEntry(job: Pick<JobRecord, 'created'>): TimelineEntry {
@@ -55,7 +55,7 @@ export function transitionOf(job: JobRecord): RecordedTransition {
   const last = job.attempts.at(-1);
   const attempt = last ? job.attempts.length - 1 : null;
   return {
-    key: transitionKeyOf(job.status, job.attempts.length, last?.replicaStatus),
+    key: transitionKeyOf(job.status, job.attempts.length, last?.replicaStatus, job.generation),
     time: job.updated,
     status: job.status,
     reason: reasonOf(job),
@@ -67,9 +67,11 @@ export function transitionOf(job: JobRecord): RecordedTransition {
 function reasonOf(job: JobRecord): string {
   const last = job.attempts.at(-1);
   if (job.status === 'Stopping') return job.intent === 'delete' ? 'DeleteRequested' : 'StopRequested';
+  if (job.status === 'Waiting' && job.generation) return 'Restarted';
   if (last && last.endTime !== null && last.reason) return last.reason;
   if (job.status === 'Running') return 'Started';
-  if (job.status === 'Active' && last?.replicaStatus === 'Pending') return job.attempts.length > 1 ? 'Retrying' : 'AttemptCreated';
+  // The first attempt of a run (a restarted job's too) is created as the run starts.
+  if (job.status === 'Active' && last?.replicaStatus === 'Pending') return job.attempts.length > 1 && last.created !== job.started ? 'Retrying' : 'AttemptCreated';
   if (job.status === 'Failed' && job.message) return job.message.split(':')[0]!;
   return job.status;
 }

@@ -19,6 +19,8 @@ export interface JobStatusView {
   labels?: Labels;
   /** The job's priority; absent when 0 (the Radix shape). */
   priority?: number;
+  /** How many times the job was restarted; absent when never (so Radix shapes stay). */
+  generation?: number;
 }
 
 export interface PodStatusView {
@@ -69,6 +71,7 @@ export function jobStatusView(job: JobRecord, batchType: BatchRecord['type']): J
   if (job.message) view.message = job.message;
   if (job.spec.labels) view.labels = job.spec.labels;
   if (job.spec.priority) view.priority = job.spec.priority;
+  if (job.generation) view.generation = job.generation;
   return view;
 }
 

@@ -10,6 +10,7 @@ import { jsonBody } from './body.js';
 import { batchesRouter } from './batches-router.js';
 import { serveApiDocument, swaggerUiRouter } from './docs.js';
 import { errorWriter, notFoundHandler } from './error-writer.js';
+import { jobActionsRouter } from './job-actions.js';
 import { jobOutputRouter } from './job-output-router.js';
 import { eventsRouter } from './events-router.js';
 import { jobsRouter } from './jobs-router.js';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDependencies): Express {
     }),
   );
   app.use('/api', onlyPost(admitSubmissions(admission)));
+  app.use('/api/v1', jobActionsRouter(deps.scheduler, admission));
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
   app.use('/api/v1/jobs', jobOutputRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));

@@ -40,6 +40,12 @@ export interface Runtime {
   launch(job: JobRecord): Promise<void>;
   /** Stops a job: a waiting one is `Stopped` at once; a running one is `Stopping` until its run has ended. */
   stop(job: JobRecord): Promise<void>;
+  /**
+   * Durably records that these ended jobs run again under their names (each `Waiting`, one generation further,
+   * its earlier attempts kept) and reports each change; the scheduler starts them as slots free up. A job that
+   * has not ended is left as it is. Rejects with an `ApiError` when the restart cannot be recorded now.
+   */
+  restart(jobs: readonly JobRecord[]): Promise<void>;
   /** The job's status timeline: recorded (local) or derived from what the cluster keeps (Kubernetes). */
   timeline?(job: JobRecord): JobTimeline;
   /** Ends whatever still runs for these jobs and removes the batch with all its records and files. */

@@ -13,6 +13,7 @@ import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { Admission, type FixedNames } from './admission.js';
 import { HistoryCleaner } from './history-cleaner.js';
+import { type BatchCopy, type CopyChecks, JobActions } from './job-actions.js';
 import { JobOutput } from './job-output.js';
 import type { ListParams } from './list-query.js';
 import { type Listed, Lister } from './lister.js';
@@ -55,6 +56,7 @@ export class Scheduler {
   private readonly admission: Admission;
   private readonly history: HistoryCleaner;
   private readonly lister: Lister;
+  private readonly actions: JobActions;
   private readonly deleting = new Map<string, Promise<void>>();
   private readonly now: () => Date;
   private started = false;
@@ -80,6 +82,14 @@ export class Scheduler {
     this.history = new HistoryCleaner({
       policy: options.history ?? { maxAgeMs: Infinity, keep: 0, checkMs: 0 }, index: this.reads.index, logger: options.logger, now: this.now,
       remove: (name) => this.remove(this.reads.index.batch(name)!),
+    });
+    this.actions = new JobActions({
+      runtime: options.runtime, reads: this.reads, componentSettings: settings, logger: options.logger,
+      isReady: () => this.isReady, deleting: (batchName) => this.deleting.has(batchName), accept: (description, type) => this.accept(description, type),
+      requeue: (names) => {
+        for (const name of names) this.queue.push(name);
+        this.queue.schedule();
+      },
     });
   }
 
@@ -226,6 +236,33 @@ export class Scheduler {
   async deleteBatch(name: string): Promise<SuccessView> {
     await this.remove(this.reads.batchEntry(name));
     return success(`batch ${name} successfully deleted`);
+  }
+
+  /** Runs an ended single job again under its name (see job-actions.ts). */
+  restartJob(name: string): Promise<JobStatusView> {
+    return this.actions.restartJob(name);
+  }
+
+  restartBatchJob(batchName: string, jobName: string): Promise<JobStatusView> {
+    return this.actions.restartBatchJob(batchName, jobName);
+  }
+
+  /** Runs every ended job of the batch again. */
+  restartBatch(name: string): Promise<BatchStatusView> {
+    return this.actions.restartBatch(name, 'ended');
+  }
+
+  /** Runs the batch's jobs that ended Failed or Stopped again. */
+  rerunFailedJobs(name: string): Promise<BatchStatusView> {
+    return this.actions.restartBatch(name, 'unsuccessful');
+  }
+
+  copyJob(name: string, override: JobDescription, checks?: CopyChecks): Promise<JobStatusView> {
+    return this.actions.copyJob(name, override, checks);
+  }
+
+  copyBatch(name: string, copy: BatchCopy, checks?: CopyChecks): Promise<BatchStatusView> {
+    return this.actions.copyBatch(name, copy, checks);
   }
 
   /** Deletes finished batches past the history policy now (also done on a timer); answers how many. */

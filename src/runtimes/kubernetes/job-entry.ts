@@ -1,5 +1,5 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
-import type { ObservedAttempt, ObservedJob, RecordedIntent } from '../../core/cluster-job.js';
+import { type ObservedAttempt, type ObservedJob, type RecordedIntent, type RecordedRestart, runJobName } from '../../core/cluster-job.js';
 import type { BatchRecord, JobRecord } from '../../core/model.js';
 import type { ShardRef } from './intent-writer.js';
 import { fingerprint, intentKey, type IntentKind, shardOf } from './intent-codec.js';
@@ -65,6 +65,32 @@ export function newEntry(base: JobRecord, batch: BatchEntry, payload: PayloadRef
     current: base,
     reported: JSON.stringify(base),
   };
+}
+
+/** The job's current run (0 until it is restarted). */
+export function runOf(entry: JobEntry): number {
+  return entry.intent.restart?.run ?? 0;
+}
+
+/** The name of the Job of the job's current run. */
+export function jobObjectName(entry: JobEntry): string {
+  return runJobName(entry.base.name, runOf(entry));
+}
+
+/** The job starts its run `restart.run` (recorded already): nothing of the previous run's Job is its any more. */
+export function startRun(entry: JobEntry, restart: RecordedRestart): void {
+  entry.intent = { launched: false, stoppedAt: null, outcome: null, restart };
+  entry.job = undefined;
+  entry.attempts = new Map();
+  entry.stopRequested = false;
+  entry.stopping = undefined;
+  entry.abort = new AbortController();
+  entry.launchAsked = false;
+  entry.mayExist = false;
+  entry.knownAbsent = false;
+  entry.waitingForQuota = false;
+  entry.createRefused = undefined;
+  entry.outcomeWritten = undefined;
 }
 
 /** The state object holding this job's intent. */

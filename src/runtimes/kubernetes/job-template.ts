@@ -33,8 +33,9 @@ export class JobTemplates {
 
   constructor(private readonly options: { settings: ClusterSettings; batchType: BatchRecord['type']; owner: V1OwnerReference }) {}
 
-  /** The Job manifest of `job`, serialised. */
-  text(job: JobRecord, payload: PayloadRef): string {
+  /** The Job manifest of `job`, serialised; a restarted job's run (rare) is built whole. */
+  text(job: JobRecord, payload: PayloadRef, run = 0): string {
+    if (run > 0) return JSON.stringify(this.manifest(job, payload, run));
     const key = `${this.idOf(job.spec)}/${job.jobId === undefined ? '' : 'id'}`;
     let template = this.templates.get(key);
     if (template === undefined) this.templates.set(key, (template = this.build(job)));
@@ -59,7 +60,7 @@ export class JobTemplates {
     return fill(template, probe) === whole ? template : null;
   }
 
-  private manifest(job: JobRecord, payload: PayloadRef) {
-    return jobObject({ settings: this.options.settings, job, batchType: this.options.batchType, owner: this.options.owner, payload });
+  private manifest(job: JobRecord, payload: PayloadRef, run = 0) {
+    return jobObject({ settings: this.options.settings, job, batchType: this.options.batchType, owner: this.options.owner, payload, run });
   }
 }

@@ -6,7 +6,7 @@ import { MERGE_PATCH_OPTIONS } from './connections.js';
 import { fingerprint } from './intent-codec.js';
 import type { DirectCreate } from './direct-create.js';
 import type { IntentWriter } from './intent-writer.js';
-import { endWait, type JobEntry, keyOf, shardRefOf } from './job-entry.js';
+import { endWait, type JobEntry, jobObjectName, keyOf, runOf, shardRefOf } from './job-entry.js';
 import { LaunchMarks } from './launch-marks.js';
 import { observedJob } from './job-state.js';
 import { ANNOTATIONS } from './labels.js';
@@ -131,7 +131,7 @@ export class JobWrites {
   /** Merge-patches `spec.suspend` and the stopped-at annotation onto the Job, if one may exist; other annotations stay. */
   private async suspend(entry: JobEntry): Promise<void> {
     const { batchApi, settings } = this.context;
-    const name = entry.base.name;
+    const name = jobObjectName(entry);
     for (;;) {
       await entry.createRequest;
       if (!entry.mayExist && !entry.job?.exists && !this.context.cached(name)) {
@@ -159,7 +159,7 @@ export class JobWrites {
 
   private mayStillCreate(entry: JobEntry): boolean {
     return !this.context.closed() && !entry.batch.removed && !entry.stopRequested && !entry.createRefused
-      && mayCreateJob(entry.intent, entry.job) && !this.context.cached(entry.base.name);
+      && mayCreateJob(entry.intent, entry.job) && !this.context.cached(jobObjectName(entry));
   }
 
   private async createLoop(entry: JobEntry): Promise<void> {
@@ -192,7 +192,7 @@ export class JobWrites {
   private async sendCreate(entry: JobEntry): Promise<'done' | 'refused' | { error: unknown }> {
     const { direct, settings, writer } = this.context;
     const batch = entry.batch;
-    const body = (batch.templates ??= new JobTemplates({ settings, batchType: batch.batch.type, owner: batch.owner })).text(entry.base, entry.payload);
+    const body = (batch.templates ??= new JobTemplates({ settings, batchType: batch.batch.type, owner: batch.owner })).text(entry.base, entry.payload, runOf(entry));
     const observe = this.context.backgroundRetry.observe;
     try {
       const sent = await this.context.limiter.run(async () => {

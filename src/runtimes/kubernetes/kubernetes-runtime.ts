@@ -10,16 +10,17 @@ import type { LogRequest, Runtime, RuntimeEvents, ScheduleStates } from '../runt
 import { ConfigMapScheduleStates } from './schedule-state.js';
 import { emptyIntent, fingerprint, readIntents, shardName, shardNumber } from './intent-codec.js';
 import { IntentWriter } from './intent-writer.js';
-import { type BatchEntry, endWait, type JobEntry, keyOf, newEntry, shardRefOf } from './job-entry.js';
+import { type BatchEntry, endWait, type JobEntry, jobObjectName, keyOf, newEntry, runOf, shardRefOf } from './job-entry.js';
 import { observedAttempt, observedJob, unseenGoneJob } from './job-state.js';
 import { JobWrites } from './job-writes.js';
-import { ANNOTATIONS, componentSelector, LABELS } from './labels.js';
+import { ANNOTATIONS, componentSelector, LABELS, runOfLabels } from './labels.js';
 import { BatchRecords, RECORD_KEY } from './batch-records.js';
 import { type ClusterSettings, intentShardObject, ownerReference } from './manifests.js';
 import { decodeBatchRecord, waitingRecord } from './record-codec.js';
 import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
 import { Limiter } from './limiter.js';
 import { PodLogs } from './pod-logs.js';
+import { Restarts } from './restarts.js';
 import { makePooledApiClient, MERGE_PATCH_OPTIONS, PooledAuthentication } from './connections.js';
 import { DirectCreate } from './direct-create.js';
 import { type RateLimitClock, type RateLimitSettings, rateLimiter } from './rate-limit.js';
@@ -67,6 +68,7 @@ export class KubernetesRuntime implements Runtime {
   private readonly writes: JobWrites;
   private readonly batchRecords: BatchRecords;
   private readonly podLogs: PodLogs;
+  private readonly restarts: Restarts;
   private readonly now: () => Date;
   private events: RuntimeEvents | undefined;
   private closed = false;
@@ -108,6 +110,10 @@ export class KubernetesRuntime implements Runtime {
       cached: (name) => this.jobs.get(name, namespace),
       refresh: (entry) => this.refresh(entry),
       keepLog: (entry) => this.podLogs.keep(entry),
+    });
+    this.restarts = new Restarts({
+      batchApi: this.batchApi, namespace, writer: this.writer, logger, requestRetry: this.requestRetry, now: this.now,
+      write: (call) => this.write(call), refresh: (entry) => this.refresh(entry),
     });
     const common = { kubeConfig, logger, rateLimit };
     this.records = new Tracker<V1ConfigMap>({
@@ -166,12 +172,14 @@ export class KubernetesRuntime implements Runtime {
     for (const pod of this.pods.list()) this.onPod(pod, false);
     const seenAt = this.now().toISOString();
     for (const entry of this.entries.values()) {
-      const job = this.jobs.get(entry.base.name, this.options.settings.namespace);
+      const job = this.jobs.get(jobObjectName(entry), this.options.settings.namespace);
       // Launched by an earlier instance, yet no Job: it was deleted by someone else. It is settled, never created again.
       entry.job = job ? observedJob(job) : entry.intent.launched && !entry.intent.outcome ? unseenGoneJob(seenAt) : undefined;
       this.refresh(entry);
       if (entry.intent.stoppedAt && job && !job.spec?.suspend && !isTerminal(entry.current.status)) this.writes.resumeStop(entry);
     }
+    // Jobs of runs before their job's current one: a previous instance recorded a restart and did not delete them.
+    for (const job of this.jobs.list()) this.onJob(job, false);
     const order = new Map(snapshot.batches.map((batch, i) => [batch.name, i]));
     snapshot.jobs = [...this.entries.values()]
       .map((entry) => entry.current)
@@ -196,6 +204,11 @@ export class KubernetesRuntime implements Runtime {
     const entry = this.entries.get(job.name);
     if (!entry || entry.batch.removed || entry.intent.outcome) return;
     await this.writes.stop(entry);
+  }
+
+  async restart(jobs: readonly JobRecord[]): Promise<void> {
+    const entries = jobs.map((job) => this.entryOf(job.name)).filter((entry): entry is JobEntry => entry !== undefined);
+    await this.restarts.restart(entries);
   }
 
   async readLog(job: JobRecord, request: LogRequest): Promise<Readable | undefined> {
@@ -263,13 +276,19 @@ export class KubernetesRuntime implements Runtime {
   private onJob(job: V1Job, deleted: boolean): void {
     const entry = this.entryOf(job.metadata?.labels?.[LABELS.jobName]);
     if (!entry) return;
+    const run = runOfLabels(job.metadata?.labels);
+    if (run !== runOf(entry)) {
+      // An earlier run's Job (its job was restarted): not the job's any more, and deleted.
+      if (run < runOf(entry) && !deleted && job.metadata?.name) this.restarts.deleteEarlierRun(job.metadata.name);
+      return;
+    }
     entry.job = observedJob(job, deleted ? { at: this.now().toISOString() } : undefined);
     this.refresh(entry);
   }
 
   private onPod(pod: V1Pod, deleted: boolean): void {
     const entry = this.entryOf(pod.metadata?.labels?.[LABELS.jobName]);
-    if (!entry || !pod.metadata?.name) return;
+    if (!entry || !pod.metadata?.name || runOfLabels(pod.metadata.labels) !== runOf(entry)) return;
     entry.attempts.set(pod.metadata.name, observedAttempt(pod, deleted ? { at: this.now().toISOString() } : undefined));
     this.refresh(entry);
   }
@@ -301,8 +320,17 @@ export class KubernetesRuntime implements Runtime {
       const text = JSON.stringify(effect.outcome);
       if (fingerprint(text) === entry.outcomeWritten) continue;
       entry.outcomeWritten = fingerprint(text);
-      if (effect.urgent) void this.writer.write(shardRefOf(entry), keyOf(entry, 'outcome'), text).catch(() => undefined);
-      else this.writer.writeLater(shardRefOf(entry), keyOf(entry, 'outcome'), text);
+      const writes: Array<[string, string]> = [[keyOf(entry, 'outcome'), text]];
+      // The outcome holds the earlier runs' attempts now: the recorded run drops them in the same patch.
+      const restart = entry.intent.restart;
+      if (restart && restart.attempts.length > 0) {
+        entry.intent.restart = Restarts.settled(restart);
+        writes.push([keyOf(entry, 'run'), JSON.stringify(entry.intent.restart)]);
+      }
+      for (const [key, value] of writes) {
+        if (effect.urgent) void this.writer.write(shardRefOf(entry), key, value).catch(() => undefined);
+        else this.writer.writeLater(shardRefOf(entry), key, value);
+      }
     }
     const reported = JSON.stringify(entry.current);
     if (reported === entry.reported) return;

@@ -8,6 +8,8 @@ export const LABELS = {
   batchName: `${PREFIX}/batch-name`,
   batchType: `${PREFIX}/batch-type`,
   jobName: `${PREFIX}/job-name`,
+  /** On a Job and its pods: the job's run they belong to, once the job was restarted (absent: its first run, 0). */
+  run: `${PREFIX}/run`,
   /** What the object is to the scheduler: `batch` (a batch record), `state` (jobs' recorded intent), `payload` (a Secret), `log` (a stopped job's kept log), `schedules` (the schedules' state) or `job`. */
   role: `${PREFIX}/role`,
 } as const;
@@ -46,4 +48,10 @@ export function objectLabels(options: {
   };
   if (options.jobName) labels[LABELS.jobName] = options.jobName;
   return labels;
+}
+
+/** The run of a job a Job or a pod belongs to, from its labels (0 when it has none, or an unreadable one). */
+export function runOfLabels(labels: Record<string, string> | undefined): number {
+  const value = labels?.[LABELS.run];
+  return value !== undefined && /^[1-9]\d{0,8}$/.test(value) ? Number(value) : 0;
 }

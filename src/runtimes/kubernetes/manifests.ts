@@ -1,6 +1,7 @@
 import type { V1ConfigMap, V1EnvVar, V1Job, V1NodeSelectorRequirement, V1OwnerReference, V1PodFailurePolicyRule, V1PodSpec, V1Secret, V1Toleration } from '@kubernetes/client-node';
+import { runJobName } from '../../core/cluster-job.js';
 import type { BatchRecord, JobRecord, JobSpec } from '../../core/model.js';
-import { ANNOTATIONS, objectLabels } from './labels.js';
+import { ANNOTATIONS, LABELS, objectLabels } from './labels.js';
 
 /** What the cluster allows in one Secret's data (and one ConfigMap's), in bytes. */
 export const MAX_OBJECT_DATA_BYTES = 1024 * 1024;
@@ -113,16 +114,20 @@ export function jobObject(options: {
   batchType: BatchRecord['type'];
   owner: V1OwnerReference;
   payload: PayloadRef;
+  /** The job's run (see `runJobName`); 0 or absent for its first. */
+  run?: number;
 }): V1Job {
   const { settings, job, owner, payload } = options;
+  const run = options.run ?? 0;
   const labels = objectLabels({ component: settings.component, role: 'job', batchName: job.batchName, batchType: options.batchType, jobName: job.name });
+  if (run > 0) labels[LABELS.run] = String(run);
   const annotations: Record<string, string> = {};
   if (job.jobId !== undefined) annotations[ANNOTATIONS.jobId] = job.jobId;
   const spec = job.spec;
   const manifest: V1Job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: job.name, namespace: settings.namespace, labels, annotations, ownerReferences: [owner] },
+    metadata: { name: runJobName(job.name, run), namespace: settings.namespace, labels, annotations, ownerReferences: [owner] },
     spec: {
       backoffLimit: spec.backoffLimit,
       activeDeadlineSeconds: spec.timeLimitSeconds,

@@ -9,6 +9,7 @@ import type { JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
 import { StoreScheduleStates } from '../../store/schedule-state.js';
 import type { JobStore } from '../../store/store.js';
+import { refusalOf } from '../../store/write-health.js';
 import type { LogRequest, Runtime, RuntimeEvents, ScheduleStates } from '../runtime.js';
 import { AttemptLogs, DEFAULT_MAX_LOG_BYTES } from './attempt-logs.js';
 import type { JobFiles } from './job-files.js';
@@ -121,6 +122,12 @@ export class LocalRuntime implements Runtime {
     if (this.closing) throw ApiError.unavailable('the service is shutting down; stop the job again once it is back');
     const done = await this.dispatch(this.runOf(job), { type: 'stop' });
     if (!done) throw ApiError.unavailable('the stop could not be recorded because the store cannot write now; try again shortly');
+  }
+
+  async restart(jobs: readonly JobRecord[]): Promise<void> {
+    if (this.closing) throw ApiError.unavailable('the service is shutting down; restart the jobs again once it is back');
+    const done = await Promise.all(jobs.map((job) => this.dispatch(this.runOf(job), { type: 'restart' })));
+    if (done.includes(false)) throw restartRefusal(this.options.store);
   }
 
   async readLog(job: JobRecord, request: LogRequest): Promise<Readable | undefined> {
@@ -351,4 +358,11 @@ export class LocalRuntime implements Runtime {
     if (job.jobId !== undefined) env.JOB_ID = job.jobId;
     return env;
   }
+}
+
+/** Why a restart could not be recorded: the store's fault (507 for a full disk), or a generic 503. */
+function restartRefusal(store: JobStore): ApiError {
+  const { cause } = store.health();
+  if (cause) return refusalOf(cause);
+  return ApiError.unavailable('the restart could not be recorded because the store cannot write now; try again shortly');
 }
