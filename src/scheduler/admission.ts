@@ -1,4 +1,5 @@
 import { buildBatch } from '../core/accept.js';
+import type { IdempotencyRecord } from '../core/idempotency.js';
 import type { BatchDescription, BatchRecord, JobSettings, NewBatch } from '../core/model.js';
 import { SUFFIX_LENGTH } from '../core/naming.js';
 import type { Logger } from '../logger.js';
@@ -28,9 +29,11 @@ export class Admission {
 
   constructor(private readonly options: AdmissionOptions) {}
 
-  async accept(description: BatchDescription, type: BatchRecord['type']): Promise<BatchEntry> {
+  /** With `idempotency`, the runtime records the key (named after the new batch) with the batch, atomically. */
+  async accept(description: BatchDescription, type: BatchRecord['type'], idempotency?: Omit<IdempotencyRecord, 'batchName'>): Promise<BatchEntry> {
     const { reads, runtime, logger } = this.options;
     const accepted = await this.build(description, type);
+    if (idempotency) accepted.idempotency = { ...idempotency, batchName: accepted.batch.name };
     await runtime.accept(accepted);
     const records = accepted.jobs.map((job) => job.record);
     const entry = reads.index.addBatch(accepted.batch, records);
