@@ -56,7 +56,7 @@ describe('idempotent submissions over the local runtime', function () {
   it('when the key is malformed (too long, or not printable ASCII), answers 400 naming the rule', async () => {
     t = await startTestService();
     for (const bad of ['x'.repeat(256), 'tab\there']) {
-      const response = await t.request.post('/api/v1/batches').set(KEY, bad).send(aBatch()).expect(400);
+      const response: { body: { reason: string } } = await t.request.post('/api/v1/batches').set(KEY, bad).send(aBatch()).expect(400);
       assert.equal(response.body.reason, 'BadRequest');
     }
     const streamed = await t.request.post('/api/v1/batches').set(KEY, 'x'.repeat(256)).set('content-type', NDJSON).send('{}\n{}\n').expect(400);
