@@ -276,6 +276,7 @@ export class Scheduler {
     const { batchName, replayed } = await this.keys.submit(key, fingerprint, async (pending) => (await this.accept(description, type, pending)).batch.name);
     const entry = this.reads.index.batch(batchName);
     if (!entry || this.deleting.has(batchName)) throw keyBatchDeletedError(key.source, batchName);
+    if (replayed) this.options.logger.info('submission replayed', { batchName, keySource: key.source });
     return { entry, replayed };
   }
 

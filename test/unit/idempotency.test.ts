@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import Database from 'better-sqlite3';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { ApiError } from '../../src/core/errors.js';
 import { canonicalJson, checkIdempotencyKey, decideKeyed, type IdempotencyRecord, keyHash, RequestFingerprint, submissionKey } from '../../src/core/idempotency.js';
 import { fingerprintOf, IdempotencyKeys } from '../../src/scheduler/idempotency.js';
@@ -183,5 +184,22 @@ describe('the API document\'s examples of idempotent submission and dry run', ()
     const dryRun = answers('/api/v1/jobs').examples.dryRun!.value;
     assert.equal(ajv.validate({ $ref: 'api#/components/schemas/JobStatus' }, dryRun), false);
     assert.equal(ajv.validate({ $ref: 'api#/components/schemas/DryRunResult' }, answers('/api/v1/jobs').examples.recorded!.value), false);
+  });
+});
+
+describe('idempotency settings', () => {
+  const document = parse(readFileSync(new URL('../../api/openapi.yaml', import.meta.url), 'utf8')) as object;
+  const load = (componentYaml: string, env: Record<string, string> = {}) => loadConfig({ env, componentYaml, componentPath: 'component.yaml', apiDocument: document, cpus: 1 });
+
+  it('keeps keys one day by default; JOB_SCHEDULER_IDEMPOTENCY_WINDOW_SECONDS changes it within 1 s to a year', () => {
+    const component = 'name: compute\ncommand: [node]\n';
+    assert.equal(load(component).idempotencyWindowSeconds, 86400);
+    assert.equal(load(component, { JOB_SCHEDULER_IDEMPOTENCY_WINDOW_SECONDS: '3600' }).idempotencyWindowSeconds, 3600);
+    assert.throws(() => load(component, { JOB_SCHEDULER_IDEMPOTENCY_WINDOW_SECONDS: '0' }), (error: unknown) => error instanceof ConfigError && /JOB_SCHEDULER_IDEMPOTENCY_WINDOW_SECONDS/.test(error.message));
+  });
+
+  it('takes idempotentBatchId in the component file as a boolean, and nothing else', () => {
+    assert.equal(load('name: compute\ncommand: [node]\nidempotentBatchId: true\n').component.idempotentBatchId, true);
+    assert.throws(() => load('name: compute\ncommand: [node]\nidempotentBatchId: sometimes\n'), (error: unknown) => error instanceof ConfigError && /idempotentBatchId/.test(error.message));
   });
 });
