@@ -29,6 +29,8 @@ export interface ComponentConfig extends JobSettings {
   allowOverrides?: OverrideGrant[];
   /** Cron schedules: each tick runs a single job without payload, labelled `schedule=<name>` (core/schedules.ts). */
   schedules?: ScheduleConfig[];
+  /** Whether a batch's `batchId` is its idempotency key (as the `Idempotency-Key` header is) when no header is sent. */
+  idempotentBatchId?: boolean;
 }
 
 export type RuntimeKind = 'local' | 'kubernetes';
@@ -61,6 +63,8 @@ export interface Config {
   opsPage: boolean;
   /** On SIGTERM, how long requests in flight may take before the service exits anyway. */
   shutdownSeconds: number;
+  /** How long an idempotency key answers the batch it created. */
+  idempotencyWindowSeconds: number;
   /** Finished batches older than `maxAgeSeconds` are deleted, keeping the newest `keep` of each kind. */
   history: { maxAgeSeconds: number; keep: number; checkSeconds: number };
   webhook: {
@@ -160,6 +164,7 @@ export function loadConfig(sources: ConfigSources): Config {
     swaggerUi: env.boolean('JOB_SCHEDULER_SWAGGER_UI', true),
     opsPage: env.boolean('JOB_SCHEDULER_OPS_PAGE', true),
     shutdownSeconds: env.number('JOB_SCHEDULER_SHUTDOWN_SECONDS', 25, 0, 3600),
+    idempotencyWindowSeconds: env.number('JOB_SCHEDULER_IDEMPOTENCY_WINDOW_SECONDS', 86400, 1, 365 * 24 * 3600),
     history: {
       maxAgeSeconds: env.number('JOB_SCHEDULER_HISTORY_MAX_AGE_SECONDS', 7 * 24 * 3600, 0, 10 * 365 * 24 * 3600),
       keep: env.integer('JOB_SCHEDULER_HISTORY_KEEP', 10, 0, 1_000_000),
@@ -240,7 +245,7 @@ function readComponent(sources: ConfigSources, problems: string[], ignored: stri
   // radixconfig.yaml takes `gpuCount: 2`; the API, as Radix's, carries it as a string.
   if (typeof component.node?.gpuCount === 'number') component.node.gpuCount = String(component.node.gpuCount);
   try {
-    const { payload: _mountPath, allowOverrides: _allow, ...settings } = component;
+    const { payload: _mountPath, allowOverrides: _allow, idempotentBatchId: _key, ...settings } = component;
     checkJobDescription(settings);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;

@@ -64,6 +64,7 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
   const scheduler = new Scheduler({
     runtime, component: config.component, maxRunning: config.maxRunning, logger, observer: metrics, listener: allListeners(notifier, events),
     history: { maxAgeMs: config.history.maxAgeSeconds * 1000, keep: config.history.keep, checkMs: config.history.checkSeconds * 1000 },
+    idempotencyWindowMs: config.idempotencyWindowSeconds * 1000,
   });
   metrics.countJobsWith(() => scheduler.statusCounts());
   if (local) metrics.watchStore(() => local.store.health().writable);

@@ -1,3 +1,4 @@
+import type { IdempotencyRecord } from './idempotency.js';
 import type { Labels } from './labels.js';
 
 /**
@@ -158,10 +159,14 @@ export interface BatchRecord {
 export interface NewBatch {
   batch: BatchRecord;
   jobs: Array<{ record: JobRecord; payload: string }>;
+  /** The idempotency key that asked for the batch: recorded atomically with it. */
+  idempotency?: IdempotencyRecord;
 }
 
 /** Every batch and job a runtime knows of, in acceptance order. */
 export interface Snapshot {
   batches: BatchRecord[];
   jobs: JobRecord[];
+  /** The idempotency keys recorded (those of deleted batches too); expired ones may be among them. */
+  idempotency?: IdempotencyRecord[];
 }

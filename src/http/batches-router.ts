@@ -1,14 +1,12 @@
 import { Router } from 'express';
-import type { BatchDescription } from '../core/model.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { listParams, setNext } from './list-params.js';
+import { submitHandler } from './submit.js';
 
 /** `/api/v1/batches`: batches and the jobs in them. */
 export function batchesRouter(scheduler: Scheduler): Router {
   const router = Router();
-  router.post('/', async (req, res) => {
-    res.json(await scheduler.createBatch(req.body as BatchDescription));
-  });
+  router.post('/', submitHandler(scheduler, 'batch'));
   router.get('/', (req, res) => {
     const page = scheduler.listBatchesPage(listParams(req));
     setNext(res, page.next);

@@ -1,14 +1,12 @@
 import { Router } from 'express';
-import type { JobDescription } from '../core/model.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { listParams, setNext } from './list-params.js';
+import { submitHandler } from './submit.js';
 
 /** `/api/v1/jobs`: single jobs. */
 export function jobsRouter(scheduler: Scheduler): Router {
   const router = Router();
-  router.post('/', async (req, res) => {
-    res.json(await scheduler.createJob((req.body ?? {}) as JobDescription));
-  });
+  router.post('/', submitHandler(scheduler, 'job'));
   router.get('/', (req, res) => {
     const page = scheduler.listJobsPage(listParams(req));
     setNext(res, page.next);

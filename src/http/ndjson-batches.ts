@@ -8,6 +8,7 @@ import { unsafeKeyProblems } from '../core/validate.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { admitBatch, type AdmissionOptions, nextTurn } from './admission.js';
 import { refuse, tooLarge } from './body.js';
+import { idempotencyKeyOf, isDryRun, sendSubmitted } from './submit.js';
 
 export const NDJSON = 'application/x-ndjson';
 
@@ -51,6 +52,15 @@ export function ndjsonBatches(options: NdjsonBatchOptions): RequestHandler {
       refuse(req, res, tooLarge(options.maxBytes, declared), next);
       return;
     }
+    let key: string | undefined;
+    let dryRun: boolean;
+    try {
+      key = idempotencyKeyOf(req);
+      dryRun = isDryRun(req);
+    } catch (error) {
+      refuse(req, res, error as ApiError, next);
+      return;
+    }
     validators ??= compileValidators(options.apiDocument);
     const reader = new LineReader(validators, options.admission.limits);
     const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -74,7 +84,8 @@ export function ndjsonBatches(options: NdjsonBatchOptions): RequestHandler {
     }
     const description = reader.description();
     await admitBatch(description, options.admission);
-    res.json(await options.scheduler.createBatch(description, { withJobs: false }));
+    if (dryRun) res.json(await options.scheduler.dryRun(description, 'batch'));
+    else sendSubmitted(res, await options.scheduler.submitBatch(description, { idempotencyKey: key, withJobs: false }));
   };
 }
 

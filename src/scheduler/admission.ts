@@ -1,5 +1,6 @@
 import { buildBatch } from '../core/accept.js';
 import { ApiError } from '../core/errors.js';
+import type { IdempotencyRecord } from '../core/idempotency.js';
 import type { BatchDescription, BatchRecord, JobSettings, NewBatch } from '../core/model.js';
 import { SUFFIX_LENGTH } from '../core/naming.js';
 import type { Logger } from '../logger.js';
@@ -8,6 +9,12 @@ import type { Runtime } from '../runtimes/runtime.js';
 import { createSuffixSource } from './ids.js';
 import type { BatchEntry } from './state-index.js';
 import type { ReadModel } from './read-model.js';
+
+/** What a submission may add to its batch: fixed names (a scheduled run) and an idempotency key to record with it. */
+export interface AcceptExtra {
+  fixedNames?: FixedNames;
+  idempotency?: Omit<IdempotencyRecord, 'batchName'>;
+}
 
 export interface AdmissionOptions {
   componentName: string;
@@ -29,10 +36,16 @@ export class Admission {
 
   constructor(private readonly options: AdmissionOptions) {}
 
-  async accept(description: BatchDescription, type: BatchRecord['type'], fixedNames?: FixedNames): Promise<BatchEntry> {
+  /**
+   * With `fixedNames`, the batch and its job take those names (a scheduled run; 409 when taken). With `idempotency`, the
+   * runtime records the key (named after the new batch) with the batch, atomically.
+   */
+  async accept(description: BatchDescription, type: BatchRecord['type'], extra: AcceptExtra = {}): Promise<BatchEntry> {
     const { reads, runtime, logger } = this.options;
+    const { fixedNames, idempotency } = extra;
     if (fixedNames && reads.index.batch(fixedNames.batchName)) throw ApiError.conflict(`a batch named ${fixedNames.batchName} exists already`);
     const accepted = await this.build(description, type, fixedNames);
+    if (idempotency) accepted.idempotency = { ...idempotency, batchName: accepted.batch.name };
     await runtime.accept(accepted);
     const records = accepted.jobs.map((job) => job.record);
     const entry = reads.index.addBatch(accepted.batch, records);

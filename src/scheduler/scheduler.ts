@@ -1,7 +1,8 @@
 import type { ComponentConfig } from '../config.js';
 import { ApiError } from '../core/errors.js';
+import { keyBatchDeletedError, type SubmissionKey, submissionKey } from '../core/idempotency.js';
 import type { HistoryPolicy } from '../core/history.js';
-import type { BatchDescription, JobDescription, JobRecord, JobStatusValue } from '../core/model.js';
+import type { BatchDescription, JobDescription, JobRecord, JobSettings, JobStatusValue } from '../core/model.js';
 import { isTerminal } from '../core/model.js';
 import { jobOutcome } from '../core/outcome.js';
 import { isInFlight } from '../core/status.js';
@@ -12,6 +13,8 @@ import type { Logger } from '../logger.js';
 import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { Admission, type FixedNames } from './admission.js';
+import { dryRun, type DryRunView } from './dry-run.js';
+import { fingerprintOf, IdempotencyKeys, type PendingKey } from './idempotency.js';
 import { HistoryCleaner } from './history-cleaner.js';
 import { type BatchCopy, type CopyChecks, JobActions } from './job-actions.js';
 import { JobOutput } from './job-output.js';
@@ -41,6 +44,14 @@ export interface SchedulerOptions {
   /** Removes finished batches after an age, keeping the newest of each kind; off when absent. */
   history?: HistoryPolicy & { checkMs: number };
   now?: () => Date;
+  /** How long an idempotency key answers the batch it created (default 24 h). */
+  idempotencyWindowMs?: number;
+}
+
+/** A submission's answer, and whether it is the answer of an earlier request with the same idempotency key. */
+export interface Submitted<T> {
+  view: T;
+  replayed: boolean;
 }
 
 /**
@@ -57,6 +68,8 @@ export class Scheduler {
   private readonly history: HistoryCleaner;
   private readonly lister: Lister;
   private readonly actions: JobActions;
+  private readonly keys: IdempotencyKeys;
+  private readonly settings: JobSettings;
   private readonly deleting = new Map<string, Promise<void>>();
   private readonly now: () => Date;
   private started = false;
@@ -67,7 +80,9 @@ export class Scheduler {
     this.reads = new ReadModel(options.component.batchStatusRules);
     this.output = new JobOutput({ index: this.reads.index, runtime: options.runtime, componentVariables: options.component.variables });
     this.lister = new Lister(this.reads, this.reads.listing, options.component.batchStatusRules);
-    const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, safeToRestart: _safe, allowOverrides: _allow, ...settings } = options.component;
+    const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, safeToRestart: _safe, allowOverrides: _allow, idempotentBatchId: _key, ...settings } = options.component;
+    this.settings = settings;
+    this.keys = new IdempotencyKeys({ windowMs: options.idempotencyWindowMs ?? 86_400_000, now: this.now });
     this.queue = new RunQueue({
       maxRunning: options.maxRunning,
       current: (name) => this.reads.index.job(name)?.job,
@@ -100,6 +115,7 @@ export class Scheduler {
   async start(): Promise<void> {
     const snapshot = await this.options.runtime.open({ jobChanged: (job) => this.onJobChanged(job) });
     const { index } = this.reads;
+    this.keys.load(snapshot.idempotency ?? []);
     const entries = new Map<string, BatchEntry>();
     for (const batch of snapshot.batches) entries.set(batch.name, index.addBatch(batch, []));
     const resume: JobRecord[] = [];
@@ -128,7 +144,7 @@ export class Scheduler {
    * at the same tick is refused (409 here, or by the runtime's durable record) instead of running twice.
    */
   async createScheduledJob(names: FixedNames, labels: Record<string, string>): Promise<JobStatusView> {
-    const entry = await this.accept({ jobScheduleDescriptions: [checkJobDescription({ labels })] }, 'job', names);
+    const entry = await this.accept({ jobScheduleDescriptions: [checkJobDescription({ labels })] }, 'job', { fixedNames: names });
     return jobStatusView(entry.jobs[0]!, 'job');
   }
 
@@ -136,6 +152,29 @@ export class Scheduler {
   async createBatch(description: BatchDescription, options: { withJobs?: boolean } = {}): Promise<BatchStatusView> {
     const entry = await this.accept(checkBatchDescription(description), 'batch');
     return this.reads.batchView(entry, options.withJobs ?? true);
+  }
+
+  /** `createJob`, once per idempotency key (when one is given): a repeat with the same body answers the first's job as it is now. */
+  async submitJob(description: JobDescription, options: { idempotencyKey?: string } = {}): Promise<Submitted<JobStatusView>> {
+    const key = submissionKey({ header: options.idempotencyKey, batchIdIsKey: false });
+    if (!key) return { view: await this.createJob(description), replayed: false };
+    const checked = { jobScheduleDescriptions: [checkJobDescription(description)] };
+    const { entry, replayed } = await this.acceptOnce(checked, 'job', key);
+    return { view: jobStatusView(entry.jobs[0]!, 'job'), replayed };
+  }
+
+  /** `createBatch`, once per idempotency key: the header's, or the batchId where the component makes it the key. */
+  async submitBatch(description: BatchDescription, options: { idempotencyKey?: string; withJobs?: boolean } = {}): Promise<Submitted<BatchStatusView>> {
+    const key = submissionKey({ header: options.idempotencyKey, batchId: description.batchId, batchIdIsKey: this.options.component.idempotentBatchId === true });
+    if (!key) return { view: await this.createBatch(description, options), replayed: false };
+    const { entry, replayed } = await this.acceptOnce(checkBatchDescription(description), 'batch', key);
+    return { view: this.reads.batchView(entry, options.withJobs ?? true), replayed };
+  }
+
+  /** The effective settings every job of a submission would get; nothing is recorded, started or told. */
+  dryRun(description: BatchDescription, type: 'job' | 'batch'): Promise<DryRunView> {
+    const checked = type === 'job' ? { jobScheduleDescriptions: [checkJobDescription(description.jobScheduleDescriptions[0]!)] } : checkBatchDescription(description);
+    return dryRun({ component: this.settings, componentVariables: this.options.component.variables ?? {}, description: checked, type });
   }
 
   listJobs(): JobStatusView[] {
@@ -278,9 +317,19 @@ export class Scheduler {
     await Promise.allSettled(this.deleting.values());
   }
 
-  private async accept(description: BatchDescription, type: 'job' | 'batch', fixedNames?: FixedNames): Promise<BatchEntry> {
+  private async acceptOnce(description: BatchDescription, type: 'job' | 'batch', key: SubmissionKey): Promise<{ entry: BatchEntry; replayed: boolean }> {
     if (!this.isReady) throw ApiError.unavailable('the scheduler is not ready');
-    const entry = await this.admission.accept(description, type, fixedNames);
+    const fingerprint = await fingerprintOf(type, description);
+    const { batchName, replayed } = await this.keys.submit(key, fingerprint, async (pending) => (await this.accept(description, type, { idempotency: pending })).batch.name);
+    const entry = this.reads.index.batch(batchName);
+    if (!entry || this.deleting.has(batchName)) throw keyBatchDeletedError(key.source, batchName);
+    if (replayed) this.options.logger.info('submission replayed', { batchName, keySource: key.source });
+    return { entry, replayed };
+  }
+
+  private async accept(description: BatchDescription, type: 'job' | 'batch', extra: { fixedNames?: FixedNames; idempotency?: PendingKey } = {}): Promise<BatchEntry> {
+    if (!this.isReady) throw ApiError.unavailable('the scheduler is not ready');
+    const entry = await this.admission.accept(description, type, extra);
     for (const job of entry.jobs) this.queue.push(job.name);
     this.options.listener?.batchCreated(this.reads.batchView(entry, true));
     this.queue.schedule();

@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, StoreHealth } from './store.js';
 import { chunksOf } from './chunks.js';
 import { createDatabase, FileIdentity, hasNoSpace, migrate, SCHEMA } from './store-file.js';
+import { IdempotencyTable } from './idempotency-table.js';
 import { TimelineTable } from './timeline-table.js';
 import { faultOf, realTimers, refusalOf, StoreGoneError, type StoreObserver, type Timers, WriteHealth } from './write-health.js';
 
@@ -58,6 +59,7 @@ export class SqliteStore implements JobStore {
   private readonly accepting: Accepting[] = [];
   private readonly statements;
   private readonly timeline: TimelineTable;
+  private readonly keys: IdempotencyTable;
   private readonly writes: WriteHealth;
   private readonly logger: Logger;
   private readonly timers: Timers;
@@ -79,6 +81,7 @@ export class SqliteStore implements JobStore {
       this.db.exec(SCHEMA);
       migrate(this.db);
       this.timeline = new TimelineTable(this.db);
+      this.keys = new IdempotencyTable(this.db);
     } catch (error) {
       this.db.close();
       throw error;
@@ -139,7 +142,7 @@ export class SqliteStore implements JobStore {
       }
       return { name: row.name, batchName, index: row.idx, spec: spec!, ...(JSON.parse(row.state) as JobState) };
     });
-    return { batches, jobs };
+    return { batches, jobs, idempotency: this.keys.all() };
   }
 
   insertBatch(batch: NewBatch): Promise<void> {
@@ -192,6 +195,7 @@ export class SqliteStore implements JobStore {
     this.db.transaction(() => {
       this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 0, labelsText(batch));
       this.insertJobs(jobs, specTexts);
+      if (newBatch.idempotency) this.keys.insert(newBatch.idempotency, Date.parse(batch.created));
     })();
   };
 
@@ -211,7 +215,7 @@ export class SqliteStore implements JobStore {
    * behind one long write. The batch is marked `accepting` until the last transaction, synced to disk,
    * clears the mark; a batch still marked at start was never answered and is dropped (`load`).
    */
-  private async insertInChunks({ batch }: NewBatch, chunks: Array<NewBatch['jobs']>): Promise<void> {
+  private async insertInChunks({ batch, idempotency }: NewBatch, chunks: Array<NewBatch['jobs']>): Promise<void> {
     const specTexts = new Map<object, string>();
     try {
       for (const [i, chunk] of chunks.entries()) {
@@ -224,7 +228,11 @@ export class SqliteStore implements JobStore {
         });
         if (error !== undefined) throw this.refusal() ?? error;
       }
-      const error = this.transact(() => this.statements.accepted.run(batch.name), true);
+      // The key goes with the transaction that accepts the batch: a batch dropped at start never had one.
+      const error = this.transact(() => {
+        this.statements.accepted.run(batch.name);
+        if (idempotency) this.keys.insert(idempotency, Date.parse(batch.created));
+      }, true);
       if (error !== undefined) throw this.refusal() ?? error;
     } catch (error) {
       // Best effort: what is left is still marked accepting, and dropped at the next start.

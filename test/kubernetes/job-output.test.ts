@@ -69,7 +69,7 @@ describe('a job\'s log, payload and settings through the API (Kubernetes runtime
     t = await cluster.start();
     assert.equal((await t.request.get(`/api/v1/jobs/${name}/logs`).expect(200)).text, 'working on it\nstill working\n');
     const watched = fake.requests.filter((entry) => entry.resource === 'configmaps' && (entry.verb === 'watch' || entry.verb === 'list'));
-    assert.ok(watched.length > 0 && watched.every((entry) => /job-scheduler\.io\/role=(batch|state)/.test(entry.query.labelSelector ?? '')));
+    assert.ok(watched.length > 0 && watched.every((entry) => /job-scheduler\.io\/role=(batch|state|key)/.test(entry.query.labelSelector ?? '')));
     await t.request.delete(`/api/v1/jobs/${name}`).expect(200);
     await waitFor(async () => fake.get('configmaps', NAMESPACE, `${name}-log`), (object) => object === undefined);
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { JobStatusView } from '../../src/core/view.js';
 import { aJob, fixtureJob, waitFor } from '../component/harness.js';
 import { ProcessServiceFixture } from '../component/process-service.js';
+import { KeyedClient } from './keyed-submits.js';
 import { sizes } from './sizes.js';
 
 describe('reliability: killed anywhere', function () {
@@ -15,10 +16,12 @@ describe('reliability: killed anywhere', function () {
   });
   after(() => fixture.cleanUp());
 
-  it(`when the service is SIGKILLed at a random moment ${sizes.killRounds} times, every accepted job ends, none is missing, none that succeeded ran again`, async () => {
+  it(`when the service is SIGKILLed at a random moment ${sizes.killRounds} times, every accepted job ends, none is missing, none that succeeded ran again, and no idempotency key answered two batches`, async () => {
     const runs = path.join(fixture.dir, 'runs.txt');
     writeFileSync(runs, '');
     const accepted = new Map<string, string>(); // job name → batch name
+    // Meanwhile a client retries its idempotent submissions: their batches obey the same rules, and each key has one.
+    const keyed = new KeyedClient(runs);
     for (let round = 0; round < sizes.killRounds; round++) {
       const service = await fixture.start({ JOB_SCHEDULER_MAX_RUNNING: '4' });
       const jobs = Array.from({ length: 15 }, () => aJob({ appendTo: runs, sleeps: [Math.random() * 0.3] }));
@@ -27,12 +30,17 @@ describe('reliability: killed anywhere', function () {
         service.child.kill('SIGKILL');
         service.child.once('exit', () => resolve());
       }, killAt));
+      const retrying = keyed.retryUntilExit(service, round);
       // The batch may be answered, or lost with the process before it was answered (then it was never accepted).
       const answer = await service.request.post('/api/v1/batches').send({ jobScheduleDescriptions: jobs }).then((r) => r, () => undefined);
       if (answer?.status === 200) for (const job of answer.body.jobStatuses as JobStatusView[]) accepted.set(job.name, answer.body.name);
       await killed;
+      await retrying;
     }
     const last = await fixture.start({ JOB_SCHEDULER_MAX_RUNNING: '8' });
+    await keyed.retryAll(last);
+    keyed.assertOneBatchPerKey((await last.request.get('/api/v1/batches').expect(200)).body);
+    for (const [job, batch] of keyed.jobs) accepted.set(job, batch);
     const batches = [...new Set(accepted.values())];
     const states = new Map<string, JobStatusView>();
     for (const batch of batches) {

@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.js';
 import { MERGE_PATCH_OPTIONS } from './connections.js';
 import type { DirectCreate } from './direct-create.js';
 import { shardNumber } from './intent-codec.js';
+import { keyAnnotation } from './idempotency-keys.js';
 import { ANNOTATIONS, componentSelector, LABELS } from './labels.js';
 import { batchRecordObject, type ClusterSettings, MAX_OBJECT_DATA_BYTES, ownerReference, packPayloads, type PayloadRef, payloadSecretObject } from './manifests.js';
 import { encodeBatchRecord } from './record-codec.js';
@@ -33,7 +34,7 @@ export class BatchRecords {
    * Records a batch: its record (`accepting`), its payload Secrets, then `accepted`. Until then a restart
    * takes the batch back; on a failure it is taken back at once and the client gets a `Status` error.
    */
-  async record({ batch, jobs }: NewBatch): Promise<{ owner: V1OwnerReference; payloads: Map<string, PayloadRef> }> {
+  async record({ batch, jobs, idempotency }: NewBatch): Promise<{ owner: V1OwnerReference; payloads: Map<string, PayloadRef> }> {
     const { coreApi, settings, logger, requestRetry } = this.context;
     const secrets = packPayloads(batch.name, jobs.map(({ record, payload }) => ({ name: record.name, payload })));
     const payloads = new Map(secrets.flatMap((secret) => secret.entries.map(({ key }) => [key, { secretName: secret.secretName, key }] as const)));
@@ -44,9 +45,12 @@ export class BatchRecords {
     if (Buffer.byteLength(encoded, 'base64') > MAX_OBJECT_DATA_BYTES - 4096) {
       throw ApiError.payloadTooLarge(`the batch's job settings do not fit one cluster object (${jobs.length} jobs); send it as smaller batches`);
     }
+    const body = batchRecordObject(settings, batch, encoded);
+    // The key goes into the record's own create: the batch and its key exist together or not at all.
+    if (idempotency) body.metadata!.annotations![ANNOTATIONS.idempotency] = keyAnnotation(idempotency);
     let created: V1ConfigMap;
     try {
-      created = await withRetry(requestRetry, () => coreApi.createNamespacedConfigMap({ namespace: settings.namespace, body: batchRecordObject(settings, batch, encoded) }));
+      created = await withRetry(requestRetry, () => coreApi.createNamespacedConfigMap({ namespace: settings.namespace, body }));
     } catch (error) {
       logger.error('could not create a batch record', { batchName: batch.name, status: statusOf(error) });
       throw toApiError(error, 'record the batch');

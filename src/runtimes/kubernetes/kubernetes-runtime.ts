@@ -15,6 +15,7 @@ import { observedAttempt, observedJob, unseenGoneJob } from './job-state.js';
 import { JobWrites } from './job-writes.js';
 import { ANNOTATIONS, componentSelector, LABELS, runOfLabels } from './labels.js';
 import { BatchRecords, RECORD_KEY } from './batch-records.js';
+import { ClusterKeys, readKeyAnnotation } from './idempotency-keys.js';
 import { type ClusterSettings, intentShardObject, ownerReference } from './manifests.js';
 import { decodeBatchRecord, waitingRecord } from './record-codec.js';
 import { type RetryPolicy, statusOf, toApiError, withRetry } from './retry.js';
@@ -69,6 +70,7 @@ export class KubernetesRuntime implements Runtime {
   private readonly batchRecords: BatchRecords;
   private readonly podLogs: PodLogs;
   private readonly restarts: Restarts;
+  private readonly keys: ClusterKeys;
   private readonly now: () => Date;
   private events: RuntimeEvents | undefined;
   private closed = false;
@@ -101,6 +103,7 @@ export class KubernetesRuntime implements Runtime {
     });
     const direct = new DirectCreate({ kubeConfig, authentication: this.authentication });
     this.batchRecords = new BatchRecords({ coreApi: this.coreApi, direct, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, write: (call, policy) => this.write(call, policy) });
+    this.keys = new ClusterKeys({ coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, backgroundRetry: this.backgroundRetry, now: this.now });
     this.podLogs = new PodLogs({ kubeConfig, coreApi: this.coreApi, settings, logger, requestRetry: this.requestRetry, cachedPod: (name) => this.pods.get(name, namespace) });
     this.writes = new JobWrites({
       batchApi: this.batchApi, direct, settings, limiter: this.limiter, writer: this.writer, logger,
@@ -143,7 +146,7 @@ export class KubernetesRuntime implements Runtime {
   async open(events: RuntimeEvents): Promise<Snapshot> {
     await Promise.all([this.records.start(), this.jobs.start(), this.pods.start()]);
     const states = await this.batchRecords.stateObjects();
-    const snapshot: Snapshot = { batches: [], jobs: [] };
+    const snapshot: Snapshot = { batches: [], jobs: [], idempotency: await this.keys.loadDeleted() };
     const records = [...this.records.list()].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1));
     for (const record of records) {
       const name = record.metadata!.name!;
@@ -157,6 +160,11 @@ export class KubernetesRuntime implements Runtime {
       const recorded = decodeBatchRecord(encoded);
       const batch: BatchEntry = { batch: recorded.batch, owner: ownerReference(record), removed: false };
       this.batches.set(name, batch);
+      const key = readKeyAnnotation(record, name);
+      if (key) {
+        this.keys.known(key);
+        snapshot.idempotency!.push(key);
+      }
       const shards = states.get(name) ?? [];
       for (const state of shards) this.writer.known({ batchName: name, shard: shardNumber(name, state.metadata!.name!)! }, state.data ?? {});
       const { intents, unreadable } = readIntents(shards.map((state) => state.data));
@@ -192,6 +200,7 @@ export class KubernetesRuntime implements Runtime {
     const { owner, payloads } = await this.batchRecords.record(accepted);
     const entry: BatchEntry = { batch: accepted.batch, owner, removed: false };
     this.batches.set(accepted.batch.name, entry);
+    if (accepted.idempotency) this.keys.known(accepted.idempotency);
     for (const { record } of accepted.jobs) this.entries.set(record.name, newEntry(record, entry, payloads.get(record.name)!, emptyIntent()));
   }
 
@@ -229,6 +238,7 @@ export class KubernetesRuntime implements Runtime {
     const own = [...this.entries.values()].filter((entry) => entry.batch.batch.name === batch.name);
     for (const entry of own) entry.batch.removed = true;
     try {
+      await this.keys.beforeRemove(batch);
       await this.batchRecords.delete(batch.name);
     } catch (error) {
       for (const entry of own) entry.batch.removed = false;
@@ -236,6 +246,7 @@ export class KubernetesRuntime implements Runtime {
       throw toApiError(error, 'delete the batch');
     }
     this.writer.forget(batch.name);
+    this.keys.forget(batch.name);
     this.batches.delete(batch.name);
     for (const entry of own) {
       endWait(entry);

@@ -10,7 +10,11 @@ export const LABELS = {
   jobName: `${PREFIX}/job-name`,
   /** On a Job and its pods: the job's run they belong to, once the job was restarted (absent: its first run, 0). */
   run: `${PREFIX}/run`,
-  /** What the object is to the scheduler: `batch` (a batch record), `state` (jobs' recorded intent), `payload` (a Secret), `log` (a stopped job's kept log), `schedules` (the schedules' state) or `job`. */
+  /**
+   * What the object is to the scheduler: `batch` (a batch record), `state` (jobs' recorded intent), `payload` (a Secret),
+   * `log` (a stopped job's kept log), `schedules` (the schedules' state), `key` (a deleted batch's idempotency key, kept
+   * until it expires) or `job`.
+   */
   role: `${PREFIX}/role`,
 } as const;
 
@@ -20,11 +24,13 @@ export const ANNOTATIONS = {
   /** On a Job: when the job was stopped (RFC 3339), set with the suspension by one merge patch. */
   stoppedAt: `${PREFIX}/stopped-at`,
   jobId: `${PREFIX}/job-id`,
+  /** On a batch record (and a deleted batch's key object): the idempotency key's hash, the request's fingerprint and the expiry, as JSON. */
+  idempotency: `${PREFIX}/idempotency`,
 } as const;
 
 export const MANAGER = 'job-scheduler';
 
-export type ObjectRole = 'batch' | 'state' | 'payload' | 'log' | 'schedules' | 'job';
+export type ObjectRole = 'batch' | 'state' | 'payload' | 'log' | 'schedules' | 'key' | 'job';
 
 /** The selector that finds every object of one component (of one role, when given), and nothing of another. */
 export function componentSelector(component: string, role?: ObjectRole): string {
