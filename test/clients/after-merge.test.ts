@@ -113,7 +113,8 @@ describe('after the idempotency branch is merged: Idempotency-Key and dryRun thr
   });
 
   it('when a dry run is asked, answers 200 and records nothing; the CLI prints the answer as JSON', async () => {
-    await client.createBatch({ batchId: 'dry', jobScheduleDescriptions: [{ payload: 'x' }] }, { dryRun: true });
+    const planned = await client.dryRunBatch({ batchId: 'dry', jobScheduleDescriptions: [{ payload: 'x' }] });
+    assert.equal(planned.jobs.length, 1);
     assert.deepEqual((await client.getBatches({ batchId: 'dry' })).items, []);
     const run = await cli(['submit', '--payload', 'x', '--dry-run', '--time-limit', '33']);
     assert.equal(run.code, 0, run.stderr);

@@ -49,9 +49,14 @@ program.command('submit')
   .option('--dry-run', 'answer the effective settings; record and start nothing')
   .action(action(async ({ client, output }, flags: SubmitFlags) => {
     const what = await submission(flags, process.stdin);
-    const options = { dryRun: flags.dryRun, ...(flags.idempotencyKey !== undefined && { idempotencyKey: flags.idempotencyKey }) };
+    if (flags.dryRun) {
+      const planned = 'job' in what ? await client.dryRunJob(what.job) : await client.dryRunBatch(what.batch);
+      output.print(planned, () => JSON.stringify(planned, null, 2));
+      return EXIT.ok;
+    }
+    const options = flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {};
     const answer = 'job' in what ? await client.createJob(what.job, options) : await client.createBatch(what.batch, options);
-    output.print(answer, () => (flags.dryRun ? JSON.stringify(answer, null, 2) : answer.name));
+    output.print(answer, () => answer.name);
     return EXIT.ok;
   }));
 

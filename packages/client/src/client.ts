@@ -5,7 +5,7 @@ import { type FollowEventsOptions, followEvents, type LiveEvent } from './events
 import type { paths } from './generated/api.js';
 import { type RetryOptions, retryingFetch, sleep } from './retry.js';
 import type {
-  BatchCopyDescription, BatchFilters, BatchScheduleDescription, BatchStatus, DeadLetter, EffectiveJobSettings, JobFilters,
+  BatchCopyDescription, BatchFilters, BatchScheduleDescription, BatchStatus, DeadLetter, DryRunResult, EffectiveJobSettings, JobFilters,
   JobScheduleDescription, JobStatus, JobTimeline, LogOptions, Page, Status, SubmitOptions,
 } from './types.js';
 
@@ -38,14 +38,24 @@ export class JobSchedulerClient {
     });
   }
 
-  /** Starts a single job; `dryRun` answers the effective settings and records nothing. */
+  /** Starts a single job. */
   async createJob(description: JobScheduleDescription = {}, options: SubmitOptions = {}): Promise<JobStatus> {
-    return unwrap(this.api.POST('/api/v1/jobs', { body: description, ...submitInit(options) }));
+    return recorded(await unwrap(this.api.POST('/api/v1/jobs', { body: description, ...submitInit(options) })));
   }
 
-  /** Starts a batch; `dryRun` answers the effective settings of every job and records nothing. */
+  /** Starts a batch. */
   async createBatch(description: BatchScheduleDescription, options: SubmitOptions = {}): Promise<BatchStatus> {
-    return unwrap(this.api.POST('/api/v1/batches', { body: description, ...submitInit(options) }));
+    return recorded(await unwrap(this.api.POST('/api/v1/batches', { body: description, ...submitInit(options) })));
+  }
+
+  /** The effective settings a single job would run with (`?dryRun=true`); nothing is recorded or started. */
+  async dryRunJob(description: JobScheduleDescription = {}, options: { signal?: AbortSignal } = {}): Promise<DryRunResult> {
+    return dryRunOf(await unwrap(this.api.POST('/api/v1/jobs', { body: description, ...submitInit({ ...options, idempotencyKey: false }, true) })));
+  }
+
+  /** The effective settings every job of a batch would run with (`?dryRun=true`); nothing is recorded or started. */
+  async dryRunBatch(description: BatchScheduleDescription, options: { signal?: AbortSignal } = {}): Promise<DryRunResult> {
+    return dryRunOf(await unwrap(this.api.POST('/api/v1/batches', { body: description, ...submitInit({ ...options, idempotencyKey: false }, true) })));
   }
 
   async getJob(jobName: string): Promise<JobStatus> {
@@ -207,14 +217,24 @@ export class JobSchedulerClient {
   }
 }
 
-function submitInit(options: SubmitOptions) {
+function submitInit(options: SubmitOptions, dryRun = false) {
   const key = options.idempotencyKey === undefined ? randomUUID() : options.idempotencyKey;
   return {
     headers: key === false ? {} : { 'Idempotency-Key': key },
-    // `dryRun` is sent as the query the service documents, whether or not this client's document lists it yet.
-    ...(options.dryRun ? { querySerializer: () => 'dryRun=true' } : {}),
+    ...(dryRun ? { params: { query: { dryRun: true } } } : {}),
     signal: options.signal,
   };
+}
+
+/** A submission's answer: the state of what was recorded (the document allows a dry run's answer too). */
+function recorded<T extends object>(answer: T | DryRunResult): T {
+  if ('dryRun' in answer) throw new Error('the service answered a dry run to a submission that asked for none');
+  return answer;
+}
+
+function dryRunOf(answer: object): DryRunResult {
+  if (!('dryRun' in answer)) throw new Error('the service recorded a submission that asked for a dry run');
+  return answer as DryRunResult;
 }
 
 async function answer<T>(call: Promise<Answer<T>>): Promise<{ data: T; response: Response }> {

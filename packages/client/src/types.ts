@@ -16,6 +16,8 @@ export type BatchCopyDescription = Schemas['BatchCopyDescription'];
 export type JobSettings = Schemas['JobSettings'];
 /** A job's effective settings. */
 export type EffectiveJobSettings = Schemas['EffectiveJobSettings'];
+/** The answer to a dry run: the effective settings of every job of the submission. */
+export type DryRunResult = Schemas['DryRunResult'];
 /** A job's status timeline. */
 export type JobTimeline = Schemas['JobTimeline'];
 /** How many of a batch's jobs are in each status. */
@@ -60,8 +62,6 @@ export interface SubmitOptions {
    * makes one per submit when none is given, and retries the submit only with one; `false` sends none.
    */
   idempotencyKey?: string | false;
-  /** Validate and answer the effective settings of every job (`?dryRun=true`); nothing is recorded. */
-  dryRun?: boolean;
   signal?: AbortSignal;
 }
 
