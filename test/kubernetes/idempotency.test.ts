@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
-import { type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import {fakeClusterFrame, type KubeTestService, NAMESPACE } from './harness.js';
 
 const KEY = 'Idempotency-Key';
 const REPLAYED = 'idempotency-replayed';
@@ -12,24 +12,17 @@ describe('idempotent submissions on the Kubernetes runtime', function () {
   this.timeout(30_000);
   let fake: FakeApiServer;
   let t: KubeTestService | undefined;
-  beforeEach(async () => {
-    fake = await startFakeApiServer();
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await fake.close();
-  });
+  const cluster = fakeClusterFrame((each) => ({ fake } = each));
 
   const aBatch = (note = 'first') => ({ batchId: 'orders', jobScheduleDescriptions: [{ jobId: 'a', payload: `secret-${note}` }, { jobId: 'b' }] });
   const batchRecords = () => fake.list('configmaps', NAMESPACE).filter((object) => object.metadata?.labels?.['job-scheduler.io/role'] === 'batch');
   const restart = async () => {
     await t!.close();
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
   };
 
   it('when the same key and body come twice, also after a new runtime instance starts, answers the first batch; another body gets 422', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const first = await t.request.post('/api/v1/batches').set(KEY, 'order-7-key').send(aBatch()).expect(200);
     const again = await t.request.post('/api/v1/batches').set(KEY, 'order-7-key').send(aBatch()).expect(200);
     assert.equal(again.headers[REPLAYED], 'true');
@@ -50,7 +43,7 @@ describe('idempotent submissions on the Kubernetes runtime', function () {
   });
 
   it('when six requests with one key arrive at once, the cluster gets one batch', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const answers = await Promise.all(Array.from({ length: 6 }, () => t!.request.post('/api/v1/jobs').set(KEY, 'same').send({ payload: 'x' })));
     assert.deepEqual(answers.map((r) => r.status), Array(6).fill(200));
     assert.equal(new Set(answers.map((r) => r.body.name)).size, 1);
@@ -58,7 +51,7 @@ describe('idempotent submissions on the Kubernetes runtime', function () {
   });
 
   it('when the cluster fails the record\'s create, the client gets 503 and a retry with the key makes the one batch', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     fake.failNext({ verb: 'create', resource: 'configmaps', status: 503, times: 5 }); // every try of one request (requestRetry: 5)
     const failed = await t.request.post('/api/v1/batches').set(KEY, 'retry-me').send(aBatch()).expect(503);
     assert.equal(failed.body.reason, 'ServiceUnavailable');
@@ -70,7 +63,7 @@ describe('idempotent submissions on the Kubernetes runtime', function () {
   });
 
   it('when the key\'s batch was deleted, answers 409, also from a new runtime instance; the key object outlives the batch', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const first = await t.request.post('/api/v1/batches').set(KEY, 'gone').send(aBatch()).expect(200);
     await t.request.delete(`/api/v1/batches/${first.body.name}`).expect(200);
     const conflict = await t.request.post('/api/v1/batches').set(KEY, 'gone').send(aBatch()).expect(409);
@@ -84,7 +77,7 @@ describe('idempotent submissions on the Kubernetes runtime', function () {
   });
 
   it('when the key object cannot be written, the batch is not deleted and its key still answers it', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const first = await t.request.post('/api/v1/batches').set(KEY, 'keep').send(aBatch()).expect(200);
     // Once the jobs are launched (their Jobs and state object made), the next ConfigMap create is the key object's.
     await waitFor(async () => fake.list('configmaps', NAMESPACE).filter((object) => object.metadata?.labels?.['job-scheduler.io/role'] === 'state').length + fake.list('jobs', NAMESPACE).length, (count) => count === 3);
@@ -96,7 +89,7 @@ describe('idempotent submissions on the Kubernetes runtime', function () {
   });
 
   it('when a batch is posted with dryRun=true, answers its settings and creates no object in the cluster', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     const answer = await t.request.post('/api/v1/batches?dryRun=true').set(KEY, 'dry').send(aBatch()).expect(200);
     assert.equal(answer.body.jobs.length, 2);
     assert.equal(answer.body.jobs[0].settings.image, 'registry.example.com/compute:1.0');

@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../component/harness.js';
 import type { FakeApiServer } from './fake/server.js';
-import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, startKubeTestService } from './harness.js';
+import {ClusterActor, fakeClusterFrame, type KubeTestService, NAMESPACE } from './harness.js';
 
 /** Operating features run on the Kubernetes runtime as on the local one. */
 describe('operating the service on the Kubernetes runtime', function () {
   this.timeout(30_000);
   let fake: FakeApiServer;
   let t: KubeTestService | undefined;
-  beforeEach(async () => {
-    fake = await startFakeApiServer();
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await fake.close();
-  });
+  const cluster = fakeClusterFrame((each) => ({ fake } = each));
 
   it('when finished jobs pass the history age, their batch records go and the cluster collects the rest', async () => {
-    t = await startKubeTestService(fake, { env: { JOB_SCHEDULER_HISTORY_MAX_AGE_SECONDS: '0', JOB_SCHEDULER_HISTORY_KEEP: '0', JOB_SCHEDULER_HISTORY_CHECK_SECONDS: '0.1' } });
+    t = await cluster.start({ env: { JOB_SCHEDULER_HISTORY_MAX_AGE_SECONDS: '0', JOB_SCHEDULER_HISTORY_KEEP: '0', JOB_SCHEDULER_HISTORY_CHECK_SECONDS: '0.1' } });
     const actor = new ClusterActor(fake);
     const { body } = await t.request.post('/api/v1/jobs').send({ payload: 'p' }).expect(200);
     await waitFor(async () => fake.get('jobs', NAMESPACE, body.name), Boolean);
@@ -29,7 +22,7 @@ describe('operating the service on the Kubernetes runtime', function () {
   });
 
   it('when the API server refuses a write, the metrics count the retry', async () => {
-    t = await startKubeTestService(fake);
+    t = await cluster.start();
     fake.failNext({ verb: 'create', resource: 'configmaps', status: 500 });
     await t.request.post('/api/v1/jobs').send({}).expect(200);
     const text = (await t.request.get('/metrics').expect(200)).text;
