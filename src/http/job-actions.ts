@@ -3,7 +3,7 @@ import { ApiError, summarizeProblems } from '../core/errors.js';
 import { checkTrackedJobs, EMPTY_EXEC_SIZE, execProblems, overlayExecSize } from '../core/limits.js';
 import type { JobDescription } from '../core/model.js';
 import { overrideProblems } from '../core/trust.js';
-import type { BatchCopy } from '../scheduler/job-actions.js';
+import type { BatchCopy, CopyChecks } from '../scheduler/job-actions.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { AdmissionOptions } from './admission.js';
 
@@ -15,7 +15,15 @@ import type { AdmissionOptions } from './admission.js';
 export function jobActionsRouter(scheduler: Scheduler, admission: AdmissionOptions): Router {
   const router = Router();
   const inherited = overlayExecSize(EMPTY_EXEC_SIZE, admission.component);
-  const checks = { beforeAccept: (jobs: number) => checkTrackedJobs(admission.trackedJobs(), jobs, admission.limits, admission.retryAfterSeconds) };
+  const checks: CopyChecks = {
+    beforeAccept: (jobs) => checkTrackedJobs(admission.trackedJobs(), jobs, admission.limits, admission.retryAfterSeconds),
+    // A copy runs what its original ran beyond the component's settings: that must still be a client's to set.
+    inherited: (description, prefix) => {
+      const trust = overrideProblems(description, admission.policy, prefix)
+        .map((problem) => ({ ...problem, message: `the copy would keep this from the original job, and it ${problem.message}; submit a new job instead` }));
+      if (trust.length > 0) throw ApiError.invalid(summarizeProblems(trust), trust);
+    },
+  };
   const checkOverride = (layer: JobDescription | undefined, prefix: string) => {
     if (!layer) return;
     const trust = overrideProblems(layer, admission.policy, prefix);

@@ -35,6 +35,11 @@ export interface JobActionsOptions {
 /** Checks made before a copy is admitted, with the number of jobs it adds (the HTTP layer's tracked-jobs bound). */
 export interface CopyChecks {
   beforeAccept?(jobs: number): void;
+  /**
+   * Checks what a copy inherits from its original (at `path`: `''` for a job, `jobScheduleDescriptions[i].` in a batch)
+   * against what clients may set now: the component's policy or its own settings may have changed since.
+   */
+  inherited?(description: JobDescription, path: string): void;
 }
 
 /** Jobs whose payloads are read at once while a copy is built. */
@@ -85,6 +90,7 @@ export class JobActions {
     checks.beforeAccept?.(1);
     // A single job keeps all its labels (its batch's too): it has no batch to have them from.
     const [copied] = await this.copies(undefined, [found.job], override);
+    checks.inherited?.(copied!, '');
     const entry = await this.options.accept({ jobScheduleDescriptions: [checkJobDescription(copied!)] }, 'job');
     this.options.logger.info('job copied', { jobName: name, copy: entry.jobs[0]!.name });
     return jobStatusView(entry.jobs[0]!, 'job');
@@ -97,6 +103,7 @@ export class JobActions {
     const jobs = [...source.jobs];
     const override = copy.defaultRadixJobComponentConfig ?? {};
     const descriptions = await this.copies(source.batch.labels, jobs, override);
+    descriptions.forEach((description, i) => checks.inherited?.(description, `jobScheduleDescriptions[${i}].`));
     const labels = copy.labels ?? source.batch.labels;
     const batchId = copy.batchId ?? source.batch.batchId;
     const description: BatchDescription = {

@@ -229,6 +229,27 @@ describe('restart, rerun-failed and copy over the local runtime', function () {
     assert.match(refused.body.message, /command/);
   });
 
+  it('when the component\'s own args changed since a job ran, a copy that would keep the old args is refused (422, naming the field): args are the owner\'s on the local runtime', async () => {
+    const dataDir = t.dataDir;
+    await t.close({ keepData: true });
+    t = await startTestService({ dataDir, component: { args: ['first'] } });
+    const single = (await t.request.post('/api/v1/jobs').send(aJob({})).expect(200)).body.name as string;
+    const batch = (await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [aJob({}), aJob({})] }).expect(200)).body.name as string;
+    await waitForJobEnd(t.request, single);
+    await waitFor(() => t.request.get(`/api/v1/batches/${batch}`), (r) => TERMINAL.includes(r.body.status));
+    assert.equal((await t.request.post(`/api/v1/jobs/${single}/copy`).send({}).expect(200)).body.status, 'Waiting', 'an unchanged component lets the copy run');
+
+    await t.close({ keepData: true });
+    t = await startTestService({ dataDir, component: { args: ['second'] } });
+    const refused = await t.request.post(`/api/v1/jobs/${single}/copy`).send({}).expect(422);
+    assert.deepEqual(refused.body.details.fields.map((d: { path: string }) => d.path), ['args']);
+    assert.match(refused.body.message, /args.*original job/);
+    const refusedBatch = await t.request.post(`/api/v1/batches/${batch}/copy`).send({}).expect(422);
+    assert.match(refusedBatch.body.message, /jobScheduleDescriptions\[0\]\.args/);
+    const jobs = (await t.request.get('/api/v1/jobs').expect(200)).body as unknown[];
+    assert.equal(jobs.length, 2, 'nothing was accepted for the refused copies');
+  });
+
   it('when a batch is copied with a default override, the new batch has new names, the same ids and payloads, and the override', async () => {
     const source = await t.request.post('/api/v1/batches').send({
       batchId: 'nightly',
