@@ -199,8 +199,10 @@ export class ScheduleRunner {
     });
   }
 
+  /** The schedule's runs: jobs with its label and a name derived from one of its ticks (a client may set the label too). */
   private runs(name: string): Array<{ name: string; status: JobStatusValue }> {
-    return this.options.scheduler.listJobsPage({ labelSelector: `${SCHEDULE_LABEL}=${name}` }).items;
+    return this.options.scheduler.listJobsPage({ labelSelector: `${SCHEDULE_LABEL}=${name}` }).items
+      .filter((run) => tickOfRun(this.options.component, name, run.name) !== undefined);
   }
 
   /** The run of this schedule with the latest tick, read back from the runs' names. */

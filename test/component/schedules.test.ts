@@ -127,6 +127,21 @@ describe('cron schedules on the local runtime', function () {
     assert.deepEqual((await scheduleOf(t, 'replace')).activeJobs, [runs[1]!.name]);
   });
 
+  it('when a client\'s own job carries the schedule\'s label, it is not taken for a run: Replace neither stops it nor lists it, and the tick starts', async () => {
+    const clock = new FakeClock('2026-11-24T10:00:30Z');
+    const t = await start([{ name: 'replace', schedule: '* * * * *', concurrencyPolicy: 'Replace' }], clock, { command: SLEEPER });
+    const own = (await t.request.post('/api/v1/jobs').send({ labels: { schedule: 'replace' } }).expect(200)).body.name as string;
+    await waitFor(() => t.request.get(`/api/v1/jobs/${own}`), (r) => r.body.status === 'Running');
+
+    clock.advance(30_000);
+    const entry = await handled(t, 'replace', '2026-11-24T10:01:00.000Z');
+    assert.equal(entry.lastResult, 'Started');
+    assert.notEqual(entry.lastJobName, own);
+    await waitFor(() => t.request.get(`/api/v1/jobs/${entry.lastJobName!}`), (r) => r.body.status === 'Running');
+    assert.deepEqual((await scheduleOf(t, 'replace')).activeJobs, [entry.lastJobName]);
+    assert.equal((await t.request.get(`/api/v1/jobs/${own}`).expect(200)).body.status, 'Running', 'the client\'s job was not stopped');
+  });
+
   it('when the service closes as a tick is being submitted, a new instance at the same time starts no second job for it', async () => {
     const clock = new FakeClock('2026-11-24T09:59:30Z');
     const schedules = [{ name: 'hourly', schedule: '0 * * * *' }];
