@@ -26,6 +26,8 @@ let built = false;
 export function buildOnce(): void {
   if (built) return;
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  // The build's JSON copy of the API document, as `npm run build:service` makes it.
+  execFileSync(process.execPath, ['dist/http/api-document.js'], { cwd: root, stdio: 'inherit' });
   built = true;
 }
 
