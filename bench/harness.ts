@@ -26,8 +26,8 @@ let built = false;
 export function buildOnce(): void {
   if (built) return;
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  // The build's JSON copy of the API document, as `npm run build:service` makes it.
-  execFileSync(process.execPath, ['dist/http/api-document.js'], { cwd: root, stdio: 'inherit' });
+  // What `npm run build:service` makes from the API document (its JSON copy, the ndjson validators as code).
+  execFileSync(process.execPath, ['dist/http/build-api.js'], { cwd: root, stdio: 'inherit' });
   built = true;
 }
 
