@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { OVERRIDE_GRANTS } from './core/trust.js';
 import { apiDocumentSource } from './http/api-document.js';
@@ -23,7 +24,7 @@ export function componentValidatorFor(apiDocument: object, base: BaseSchema, pre
   const source = apiDocumentSource(apiDocument);
   if (source !== undefined) {
     try {
-      const module = createRequire(import.meta.url)(typeof precompiled === 'string' ? precompiled : precompiled.pathname) as { validate: ValidateFunction; source: string };
+      const module = createRequire(import.meta.url)(typeof precompiled === 'string' ? precompiled : fileURLToPath(precompiled)) as { validate: ValidateFunction; source: string };
       if (module.source === sourceOf(source, schema)) return module.validate;
     } catch {
       // No build output (run from the sources): compiled below.

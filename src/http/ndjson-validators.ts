@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { apiDocumentSource } from './api-document.js';
 
@@ -22,7 +23,7 @@ export function ndjsonValidators(apiDocument: object, precompiled: URL | string 
   const source = apiDocumentSource(apiDocument);
   if (source !== undefined) {
     try {
-      const module = createRequire(import.meta.url)(typeof precompiled === 'string' ? precompiled : precompiled.pathname) as NdjsonValidators & { source: string };
+      const module = createRequire(import.meta.url)(typeof precompiled === 'string' ? precompiled : fileURLToPath(precompiled)) as NdjsonValidators & { source: string };
       if (module.source === source) return { header: module.header, job: module.job };
     } catch {
       // No build output (run from the sources): compiled below.
