@@ -7,7 +7,9 @@ import { loadApiDocument, writeApiDocumentCopy } from '../../src/http/api-docume
 
 const shipped = path.resolve(import.meta.dirname, '../../api/openapi.yaml');
 
-describe("the API document's build-time JSON copy", () => {
+describe("the API document's build-time JSON copy", function () {
+  // Compiling the API document's validators or parsing its YAML takes seconds on a busy machine; no timing is asserted.
+  this.timeout(30_000);
   let dir: string;
   let files: { yaml: string; json: string };
   beforeEach(() => {

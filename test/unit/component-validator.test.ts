@@ -20,7 +20,9 @@ const samples = [
   {},
 ];
 
-describe("the component file's validator, compiled at build time", () => {
+describe("the component file's validator, compiled at build time", function () {
+  // Compiling the API document's validators or parsing its YAML takes seconds on a busy machine; no timing is asserted.
+  this.timeout(30_000);
   let dir: string;
   // Beside the repository's node_modules: the generated code requires ajv's runtime helpers.
   before(() => {

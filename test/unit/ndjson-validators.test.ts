@@ -16,7 +16,9 @@ const samples = {
   job: [{}, { jobId: 'a', payload: 'x', variables: { A: '1' } }, { payload: 7 }, { colour: 'red' }, { variables: { A: 1 } }, { timeLimitSeconds: -1 }],
 };
 
-describe("the ndjson batch's validators, compiled at build time", () => {
+describe("the ndjson batch's validators, compiled at build time", function () {
+  // Compiling the API document's validators or parsing its YAML takes seconds on a busy machine; no timing is asserted.
+  this.timeout(30_000);
   let dir: string;
   // Beside the repository's node_modules: the generated code requires ajv's runtime helpers.
   before(() => {

@@ -37,7 +37,9 @@ function app(apiSpec: object, validateApiSpec: boolean) {
   return supertest(server);
 }
 
-describe("the validator's start-up work, deferred", () => {
+describe("the validator's start-up work, deferred", function () {
+  // Compiling the API document's validators or parsing its YAML takes seconds on a busy machine; no timing is asserted.
+  this.timeout(30_000);
   before(() => deferValidatorStartupWork());
 
   it('validates requests and responses through referenced schemas as before', async () => {
