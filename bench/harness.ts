@@ -26,6 +26,8 @@ let built = false;
 export function buildOnce(): void {
   if (built) return;
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  // What `npm run build:service` makes from the API document: its JSON copy, the component file's and ndjson validators as code.
+  execFileSync(process.execPath, ['dist/http/build-api.js'], { cwd: root, stdio: 'inherit' });
   built = true;
 }
 

@@ -9,7 +9,8 @@ import { checkJobDescription } from './core/validate.js';
 import type { BatchStatusRule } from './core/status.js';
 import { type ScheduleConfig, scheduleProblems } from './core/schedules.js';
 import { DEFAULT_LIMITS, EMPTY_EXEC_SIZE, execProblems, LINUX_MAX_ARG_STRLEN, overlayExecSize, type RequestLimits } from './core/limits.js';
-import { LOADER_VARIABLES_GRANT, OVERRIDE_GRANTS, type OverrideGrant } from './core/trust.js';
+import { componentValidatorFor } from './component-validator.js';
+import { LOADER_VARIABLES_GRANT, type OverrideGrant } from './core/trust.js';
 import { readApiToken, type TokenFile } from './api-token.js';
 
 /** The component, as configured with the field names of a Radix `jobs:` entry. */
@@ -295,13 +296,7 @@ function radixOnlyFields(): string[] {
 function componentValidator(apiDocument: object) {
   const cached = validators.get(apiDocument);
   if (cached) return cached;
-  // verbose: each error carries its schema, whose known fields name the close one of a misspelt field.
-  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-  ajv.addSchema({ ...apiDocument, $id: 'api' });
-  // The grant names live in core/trust.ts alone; the file's schema takes them from there.
-  const schema = structuredClone(componentSchema());
-  schema.properties.allowOverrides = { ...schema.properties.allowOverrides, items: { enum: OVERRIDE_GRANTS } };
-  const validate = ajv.compile(schema);
+  const validate = componentValidatorFor(apiDocument, componentSchema());
   validators.set(apiDocument, validate);
   return validate;
 }

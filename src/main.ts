@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config.js';
+import { loadApiDocument } from './http/api-document.js';
 import { answerMalformedRequests } from './http/error-writer.js';
 import { answerWhileStarting } from './http/starting.js';
 import { createLogger } from './logger.js';
@@ -14,7 +14,7 @@ import { DataDirError } from './store/data-dir.js';
 const DEFAULT_COMPONENT_FILE = '/etc/job-scheduler/component.yaml';
 
 async function main(): Promise<void> {
-  const apiDocument = parseYaml(readFileSync(new URL('../api/openapi.yaml', import.meta.url), 'utf8')) as object;
+  const apiDocument = loadApiDocument();
   const componentPath = path.resolve(process.env.JOB_SCHEDULER_CONFIG || DEFAULT_COMPONENT_FILE);
   let componentYaml: string;
   try {

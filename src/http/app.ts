@@ -20,6 +20,7 @@ import { opsPageRouter } from './ops-page.js';
 import { requestLog } from './request-log.js';
 import { type ScheduleList, schedulesRouter } from './schedules.js';
 import { cacheValidatorRoutes } from './route-cache.js';
+import { deferValidatorStartupWork } from './validator-startup.js';
 
 export interface AppDependencies {
   scheduler: Scheduler;
@@ -92,6 +93,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
   app.use('/api', onlyPost(screenBody(deps.admission.limits)));
   cacheValidatorRoutes();
+  deferValidatorStartupWork();
   app.use(
     '/api',
     OpenApiValidator.middleware({

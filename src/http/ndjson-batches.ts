@@ -1,5 +1,5 @@
 import { TextDecoder } from 'node:util';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { RequestHandler } from 'express';
 import { ApiError, type FieldProblem, summarizeProblems } from '../core/errors.js';
 import { checkBatchSize, type RequestLimits } from '../core/limits.js';
@@ -8,6 +8,7 @@ import { unsafeKeyProblems } from '../core/validate.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { admitBatch, type AdmissionOptions, nextTurn } from './admission.js';
 import { refuse, tooLarge } from './body.js';
+import { type NdjsonValidators as Validators, ndjsonValidators } from './ndjson-validators.js';
 import { idempotencyKeyOf, isDryRun, sendSubmitted } from './submit.js';
 
 export const NDJSON = 'application/x-ndjson';
@@ -24,10 +25,6 @@ export interface NdjsonBatchOptions {
 const LINES_PER_TURN = 500;
 const MAX_PROBLEMS = 20;
 
-interface Validators {
-  header: ValidateFunction;
-  job: ValidateFunction;
-}
 
 /**
  * `POST /api/v1/batches` with `Content-Type: application/x-ndjson`: the first line holds the batch's own fields
@@ -61,7 +58,7 @@ export function ndjsonBatches(options: NdjsonBatchOptions): RequestHandler {
       refuse(req, res, error as ApiError, next);
       return;
     }
-    validators ??= compileValidators(options.apiDocument);
+    validators ??= ndjsonValidators(options.apiDocument);
     const reader = new LineReader(validators, options.admission.limits);
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let received = 0;
@@ -151,19 +148,4 @@ function decodeOrRefuse(decoder: TextDecoder, chunk?: Buffer): string {
   } catch {
     throw ApiError.badRequest('the request body is not valid UTF-8: send the lines as UTF-8 (a payload is delivered byte for byte)');
   }
-}
-
-/** The same schemas as a JSON batch: the batch's own fields (without its job list) and one job description. */
-function compileValidators(apiDocument: object): Validators {
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
-  ajv.addSchema({ ...apiDocument, $id: 'api' });
-  // Every field of a batch description but its job list, read from the document: a field added there is taken here too.
-  const fields = (apiDocument as { components: { schemas: { BatchScheduleDescription: { properties: Record<string, unknown> } } } })
-    .components.schemas.BatchScheduleDescription.properties;
-  const properties = Object.fromEntries(Object.keys(fields).filter((name) => name !== 'jobScheduleDescriptions')
-    .map((name) => [name, { $ref: `api#/components/schemas/BatchScheduleDescription/properties/${name}` }]));
-  return {
-    header: ajv.compile({ type: 'object', additionalProperties: false, properties }),
-    job: ajv.compile({ $ref: 'api#/components/schemas/JobScheduleDescription' }),
-  };
 }
