@@ -26,8 +26,17 @@ const COMPONENT_SCHEMA = /^#\/components\/schemas\/([^/~]+)$/;
 export function deferValidatorStartupWork(): void {
   const require = createRequire(import.meta.url);
   const dist = path.dirname(require.resolve('express-openapi-validator'));
-  const checker = require(path.join(dist, 'framework/openapi.schema.validator.js')) as SchemaValidatorModule & { [installed]?: true };
-  if (checker[installed]) return;
+  // These are the library's internals: a version that moved them is left to do its own work, as before.
+  const internal = <T>(file: string): T | undefined => {
+    try {
+      return require(path.join(dist, file)) as T;
+    } catch {
+      return undefined;
+    }
+  };
+  const checker = internal<SchemaValidatorModule & { [installed]?: true }>('framework/openapi.schema.validator.js');
+  const preprocessor = internal<{ SchemaPreprocessor?: { prototype: Preprocessor } }>('middlewares/parsers/schema.preprocessor.js')?.SchemaPreprocessor;
+  if (!checker || checker[installed] || typeof checker.OpenAPISchemaValidator !== 'function' || typeof preprocessor?.prototype.resolveSchema !== 'function') return;
   const Eager = checker.OpenAPISchemaValidator;
   checker.OpenAPISchemaValidator = class LazySchemaValidator {
     private validator?: InstanceType<typeof Eager>;
@@ -37,9 +46,8 @@ export function deferValidatorStartupWork(): void {
       return this.validator.validate(document);
     }
   };
-  const { SchemaPreprocessor } = require(path.join(dist, 'middlewares/parsers/schema.preprocessor.js')) as { SchemaPreprocessor: { prototype: Preprocessor } };
-  const resolve = SchemaPreprocessor.prototype.resolveSchema;
-  SchemaPreprocessor.prototype.resolveSchema = function (this: Preprocessor, schema: unknown) {
+  const resolve = preprocessor.prototype.resolveSchema;
+  preprocessor.prototype.resolveSchema = function (this: Preprocessor, schema: unknown) {
     const ref = (schema as { $ref?: unknown } | null)?.$ref;
     const name = typeof ref === 'string' ? COMPONENT_SCHEMA.exec(ref)?.[1] : undefined;
     const schemas = this.apiDoc.components?.schemas;
