@@ -139,7 +139,7 @@ export class Spawner {
     });
     child.once('error', (error) => this.logger.error('the spawner failed', { error: error.message }));
     child.channel?.unref();
-    this.logger.debug('spawner started', { pid: child.pid });
+    this.logger.info('spawner started', { pid: child.pid });
     return child;
   }
 }
