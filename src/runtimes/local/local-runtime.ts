@@ -310,10 +310,10 @@ export class LocalRuntime implements Runtime {
     run.child = child;
     this.logs.started(job.name, attempt);
     let unwatch = () => {};
-    const ended = () => {
+    const ended = (logBytes?: number | null) => {
       unwatch();
       if (run.child === child) run.child = undefined;
-      this.logs.ended(job.name, attempt);
+      this.logs.ended(job.name, attempt, logBytes);
     };
     child.once('spawn', () => {
       unwatch = this.guardMemory(run, child);
@@ -323,8 +323,8 @@ export class LocalRuntime implements Runtime {
       ended();
       void this.dispatch(run, { type: 'exited', exitCode: null, reason: 'StartError', message: error.message });
     });
-    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-      ended();
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null, logBytes: number | null) => {
+      ended(logBytes);
       const overMemory = run.overMemory === child;
       void this.dispatch(run, { type: 'exited', exitCode: exitCodeOf(code, signal), ...(overMemory ? { reason: 'OOMKilled' } : {}) });
     });

@@ -5,10 +5,10 @@
 // Asked { op: 'spawn', id, dir, payload, log, command, args, cwd, env }: creates the job's folder, writes its
 // payload file, opens the attempt's log, and starts the command without a shell as the leader of a new process
 // group (and session), stdout and stderr to the log. Answers { op: 'spawned', id, pid }, then
-// { op: 'exit', id, code, signal } once the leader has ended (and what it left in its group was killed), or
+// { op: 'exit', id, code, signal, logBytes } once the leader has ended (and what it left in its group was killed), or
 // { op: 'error', id, message } when it could not be started. Exits when its channel closes (the service ended).
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 function send(message) {
@@ -20,6 +20,14 @@ function killGroup(pid) {
     process.kill(-pid, 'SIGKILL');
   } catch {
     // The group is empty already.
+  }
+}
+
+function sizeOf(file) {
+  try {
+    return statSync(file).size;
+  } catch {
+    return null;
   }
 }
 
@@ -45,7 +53,8 @@ function start(request) {
   child.once('exit', (code, signal) => {
     // The leader is gone; end whatever it left in its group, as a container's end would.
     killGroup(child.pid);
-    send({ op: 'exit', id, code, signal });
+    // Its size, so that the service reads a log only when it is over the cap.
+    send({ op: 'exit', id, code, signal, logBytes: sizeOf(request.log) });
   });
 }
 

@@ -20,7 +20,8 @@ export interface SpawnRequest {
 
 /**
  * One attempt's process as the spawner reports it. Emits `spawn` (the pid is known), `error` (it could not be
- * started: a message), `exit` (code, signal; what the leader left in its group was killed) or `lost` (the spawner
+ * started: a message), `exit` (code, signal, the log's size in bytes or null; what the leader left in its group was
+ * killed) or `lost` (the spawner
  * ended before reporting an exit, so the process may still run: its group is the caller's to end).
  */
 export class JobProcess extends EventEmitter {
@@ -53,7 +54,7 @@ export class JobProcess extends EventEmitter {
     }
     this.done = true;
     if (message.op === 'error') this.emit('error', new Error(message.message));
-    else this.emit('exit', message.code, message.signal);
+    else this.emit('exit', message.code, message.signal, message.logBytes);
     this.emit('done');
   }
 
@@ -69,7 +70,7 @@ export class JobProcess extends EventEmitter {
 type SpawnerMessage =
   | { op: 'spawned'; id: number; pid: number }
   | { op: 'error'; id: number; message: string }
-  | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null };
+  | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; logBytes: number | null };
 
 /** The spawner's program: beside this module (src under tsx, dist when built). */
 const PROGRAM = fileURLToPath(new URL('./spawner.mjs', import.meta.url));
