@@ -334,7 +334,9 @@ export class LocalRuntime implements Runtime {
       void this.lost.end(`${this.instanceId}/${attemptName}`, child.pid)
         .then(() => this.dispatch(run, { type: 'lost' }))
         .then(() => {
-          if (this.runs.get(job.name) === run && !isTerminal(run.job.status) && liveAttempt(run.job) < 0) return this.launch(run.job);
+          if (this.runs.get(job.name) !== run || isTerminal(run.job.status) || liveAttempt(run.job) >= 0) return;
+          clearTimeout(run.timer);
+          run.timer = setTimeout(() => void this.launch(run.job), this.spawner.restartDelayMs());
         });
     });
   }

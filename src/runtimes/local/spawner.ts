@@ -74,6 +74,9 @@ type SpawnerMessage =
 
 /** The spawner's program: beside this module (src under tsx, dist when built). */
 const PROGRAM = fileURLToPath(new URL('./spawner.mjs', import.meta.url));
+/** After a spawner ended without starting anything since the one before it, the wait before its attempts run again. */
+const FIRST_RESTART_DELAY_MS = 100;
+const LONGEST_RESTART_DELAY_MS = 30_000;
 
 /**
  * Starts job processes through a small child process (`spawner.mjs`), so that each spawn copies its small memory
@@ -85,6 +88,9 @@ export class Spawner {
   private readonly running = new Map<number, JobProcess>();
   private nextId = 0;
   private closed = false;
+  /** Spawners in a row that ended without having started a process: a crash loop is slowed down, not spun. */
+  private fruitless = 0;
+  private startedAny = false;
 
   constructor(private readonly logger: Logger) {
     if (!existsSync(PROGRAM)) throw new Error(`the spawner's program is missing: ${PROGRAM}`);
@@ -109,6 +115,11 @@ export class Spawner {
     return job;
   }
 
+  /** How long to wait before running again the attempts a spawner's end lost: 0 at first, growing while they keep being lost. */
+  restartDelayMs(): number {
+    return this.fruitless <= 1 ? 0 : Math.min(LONGEST_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (this.fruitless - 2));
+  }
+
   /** Ends the spawner (job processes run on, as when the service ends); idempotent. */
   async close(): Promise<void> {
     this.closed = true;
@@ -123,22 +134,33 @@ export class Spawner {
     // No execArgv (no tsx loader, no inspector) and no NODE_OPTIONS: plain node, as small as it gets.
     const child = fork(PROGRAM, [], { execArgv: [], env: {}, serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
+    this.startedAny = false;
     child.on('message', (message: SpawnerMessage) => {
       const job = this.running.get(message.id);
       if (!job) return;
+      if (message.op === 'spawned') this.startedAny = true;
       if (message.op !== 'spawned') this.running.delete(message.id);
       if (this.running.size === 0) child.channel?.unref();
       job.report(message);
     });
     // Its channel closes once every report it sent has been read (unlike 'exit', which may come before them).
-    child.once('disconnect', () => {
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
       if (this.child === child) this.child = undefined;
+      this.fruitless = this.startedAny ? 1 : this.fruitless + 1;
       const lost = [...this.running.values()];
       this.running.clear();
       if (!this.closed) this.logger.warn('the spawner ended; its unfinished attempts are ended and run again', { pid: child.pid, attempts: lost.length });
       for (const job of lost) job.lose();
+    };
+    child.once('disconnect', end);
+    child.once('error', (error) => {
+      this.logger.error('the spawner failed', { error: error.message });
+      // It could not be started at all: no channel will close.
+      if (child.pid === undefined) end();
     });
-    child.once('error', (error) => this.logger.error('the spawner failed', { error: error.message }));
     child.channel?.unref();
     this.logger.info('spawner started', { pid: child.pid });
     return child;
