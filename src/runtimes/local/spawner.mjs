@@ -62,3 +62,6 @@ process.on('message', (request) => {
   if (request && request.op === 'spawn') start(request);
 });
 process.once('disconnect', () => process.exit(0));
+// A terminal's Ctrl-C or hang-up reaches the whole process group: the service decides what its jobs get, and this
+// process ends with the service's channel. (Job processes start with default signal handling: libuv resets it.)
+for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {});
