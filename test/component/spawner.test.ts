@@ -60,6 +60,9 @@ describe('the spawner of the local runtime', function () {
     assert.equal(spawners.length, 2, 'a new spawner started the attempts that followed');
     assert.notEqual(spawners[1], spawner);
     assert.ok(t.logs.some((line) => line.includes('"the spawner ended; its unfinished attempts are ended and run again"')));
+    // Its lines (and those of the jobs it reports on) belong to no request, not to the one that first started a job.
+    const started = t.logs.map((line) => JSON.parse(line) as { message?: string; requestId?: string }).filter((entry) => entry.message === 'spawner started');
+    assert.deepEqual(started.map((entry) => entry.requestId), [undefined, undefined]);
   });
 
   it('when the component is not safe to restart, an attempt lost with the spawner counts, and with backoffLimit 0 the job Failed', async () => {

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../logger.js';
+import { requestContext } from '../../request-context.js';
 import { signalGroup } from './processes.js';
 
 /** What the spawner needs to start one attempt: its files (paths already checked) and its process. */
@@ -107,7 +108,8 @@ export class Spawner {
       queueMicrotask(() => job.report({ op: 'error', id: -1, message: 'the service is shutting down' }));
       return job;
     }
-    const child = this.child ?? this.launch();
+    // Its reports (every later job's exit) belong to no request: not to the one whose job happened to start it.
+    const child = this.child ?? requestContext.exit(() => this.launch());
     const id = this.nextId++;
     this.running.set(id, job);
     child.channel?.ref();
