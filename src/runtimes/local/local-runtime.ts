@@ -294,14 +294,15 @@ export class LocalRuntime implements Runtime {
     const attemptName = job.attempts[attempt]!.name;
     let child: JobProcess;
     try {
+      const dir = files.dirOf(job.name);
       child = this.spawner.start({
-        dir: files.dirOf(job.name),
+        dir,
         payload: store.readPayload(job.name) ?? '',
         log: files.logPath(job.name, attempt),
         command: job.spec.command[0] ?? '',
         args: [...job.spec.command.slice(1), ...job.spec.args],
         cwd: this.options.workDir,
-        env: this.environment(job, files.dirOf(job.name), attemptName),
+        env: this.environment(job, dir, attemptName),
       });
     } catch (error) {
       void this.dispatch(run, { type: 'exited', exitCode: null, reason: 'StartError', message: (error as Error).message });
