@@ -79,6 +79,28 @@ describe('the spawner of the local runtime', function () {
     assert.equal((await waitForJobEnd(t.request, next.body.name)).status, 'Succeeded');
   });
 
+  it('when a job is stopped before the spawner has started it, its process is ended as soon as it starts, and it ends Stopped', async () => {
+    t = await startTestService({ captureLogs: true });
+    const first = await t.request.post('/api/v1/jobs').send(aJob()).expect(200);
+    await waitForJobEnd(t.request, first.body.name);
+    const [spawner] = spawnerPids(t);
+    // A paused spawner holds the request: the attempt is recorded, its process not started yet.
+    process.kill(spawner!, 'SIGSTOP');
+    let name: string;
+    try {
+      const created = await t.request.post('/api/v1/jobs').send(aJob({ sleepSeconds: 60 })).expect(200);
+      name = created.body.name;
+      await waitFor(() => t.request.get(`/api/v1/jobs/${name}`), (r) => r.body.podStatuses?.length === 1);
+      await t.request.post(`/api/v1/jobs/${name}/stop`).expect(200);
+    } finally {
+      process.kill(spawner!, 'SIGCONT');
+    }
+    const ended = await waitForJobEnd(t.request, name);
+    assert.equal(ended.status, 'Stopped');
+    assert.equal(ended.podStatuses[0]?.reason, 'Stopped');
+    assert.equal(ended.podStatuses[0]?.exitCode, 143, 'ended by the SIGTERM the stop asked for');
+  });
+
   it('when the command is not executable, the attempt fails with StartError saying EACCES', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-spawner-'));
     try {
