@@ -101,6 +101,18 @@ describe('the spawner of the local runtime', function () {
     assert.equal(ended.podStatuses[0]?.exitCode, 143, 'ended by the SIGTERM the stop asked for');
   });
 
+  it('when the spawner hangs (SIGSTOP), the service still shuts down, and the spawner is ended', async () => {
+    const service = await startTestService({ captureLogs: true });
+    const created = await service.request.post('/api/v1/jobs').send(aJob()).expect(200);
+    await waitForJobEnd(service.request, created.body.name);
+    const [spawner] = spawnerPids(service);
+    process.kill(spawner!, 'SIGSTOP');
+
+    await service.close();
+
+    assert.equal(isRunning(spawner!), false);
+  });
+
   it('when the command is not executable, the attempt fails with StartError saying EACCES', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-spawner-'));
     try {

@@ -78,6 +78,8 @@ const PROGRAM = fileURLToPath(new URL('./spawner.mjs', import.meta.url));
 /** After a spawner ended without starting anything since the one before it, the wait before its attempts run again. */
 const FIRST_RESTART_DELAY_MS = 100;
 const LONGEST_RESTART_DELAY_MS = 30_000;
+/** How long the spawner may take to exit once the service closes its channel. */
+const CLOSE_WAIT_MS = 2000;
 
 /**
  * Starts job processes through a small child process (`spawner.mjs`), so that each spawn copies its small memory
@@ -129,7 +131,11 @@ export class Spawner {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     if (child.connected) child.disconnect();
+    // It exits on its own at once; one that hangs (stopped, stuck) must not hold the service's shutdown. It holds
+    // nothing of value: the job processes are not its to end.
+    const stuck = setTimeout(() => child.kill('SIGKILL'), CLOSE_WAIT_MS);
     await exited;
+    clearTimeout(stuck);
   }
 
   private launch(): ChildProcess {
