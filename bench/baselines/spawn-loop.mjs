@@ -1,6 +1,6 @@
 // The fair loop for local throughput, in a fresh small process (plain node): per job the same work as the
 // local runtime (a private folder, a payload file, a log file) and the same spawn (no shell, its own
-// process group, stdout and stderr to the log file), `concurrency` at a time. Sends jobs/s over IPC.
+// process group, stdout and stderr to the log file), `concurrency` at a time. Sends jobs/s and its CPU time over IPC.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: concurrency }, worker));
 const jobsPerSecond = jobs / ((performance.now() - started) / 1000);
+const { user, system } = process.cpuUsage();
 rmSync(root, { recursive: true, force: true });
-process.send({ jobsPerSecond, rss: process.memoryUsage().rss });
+process.send({ jobsPerSecond, cpuUs: user + system, rss: process.memoryUsage().rss });
 process.disconnect();

@@ -37,10 +37,11 @@ export class AttemptLogs {
     this.trimmer.watch(this.options.files.logPath(jobName, attempt));
   }
 
-  /** An attempt's process is gone: its log is final and is cut to the cap. */
-  ended(jobName: string, attempt: number): void {
+  /** An attempt's process is gone: its log is final and is cut to the cap (read only when `bytes`, if known, are over it). */
+  ended(jobName: string, attempt: number, bytes?: number | null): void {
     const file = this.options.files.logPath(jobName, attempt);
     this.trimmer.unwatch(file);
+    if (typeof bytes === 'number' && bytes <= this.options.maxBytes + MARK_ROOM) return;
     this.compact(jobName, attempt);
   }
 

@@ -1,10 +1,10 @@
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { isDns1123Label } from '../../core/naming.js';
 
 /**
  * Each job's private directory under the data directory: its payload file (mode 0600) and one
- * log file per attempt. Names are checked before they become paths.
+ * log file per attempt, which the spawner creates. Names are checked before they become paths.
  */
 export class JobFiles {
   readonly root: string;
@@ -19,25 +19,9 @@ export class JobFiles {
     return path.join(this.root, jobName);
   }
 
-  /** Creates the job's directory and writes its payload afresh; answers the directory. */
-  preparePayload(jobName: string, payload: string): string {
-    const dir = this.dirOf(jobName);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(dir, 'payload'), payload, { mode: 0o600 });
-    return dir;
-  }
-
   /** Where the output of a job's attempt (counted from 0) is kept. */
   logPath(jobName: string, attempt: number): string {
     return path.join(this.dirOf(jobName), `attempt-${attempt}.log`);
-  }
-
-  openLog(jobName: string, attempt: number): number {
-    return openSync(this.logPath(jobName, attempt), 'a', 0o600);
-  }
-
-  closeLog(fd: number): void {
-    closeSync(fd);
   }
 
   remove(jobName: string): void {

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../../core/errors.js';
@@ -14,7 +13,9 @@ import type { LogRequest, Runtime, RuntimeEvents, ScheduleStates } from '../runt
 import { AttemptLogs, DEFAULT_MAX_LOG_BYTES } from './attempt-logs.js';
 import type { JobFiles } from './job-files.js';
 import { MemoryGuard } from './memory-guard.js';
-import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf, signalGroup, startProcess } from './processes.js';
+import { LostAttempts } from './lost-attempts.js';
+import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf } from './processes.js';
+import { type JobProcess, Spawner } from './spawner.js';
 import { ENFORCED, NONE, unenforcedNote } from './unenforced.js';
 
 export interface LocalRuntimeOptions {
@@ -44,14 +45,14 @@ const STORE_RETRY_MS = 1000;
 /** A job this runtime has been told about: its record, its process, its timer, and its queue of events. */
 interface Run {
   job: JobRecord;
-  child?: ChildProcess;
+  child?: JobProcess;
   timer?: NodeJS.Timeout;
   /** Events of one job are handled one at a time, in order: this is the tail of its queue. */
   tail: Promise<unknown>;
   /** Resolves when the job may be removed (its deletion was asked and nothing of it runs). */
   removable?: () => void;
   /** The process the memory guard killed for going over `resources.limits.memory`. */
-  overMemory?: ChildProcess;
+  overMemory?: JobProcess;
 }
 
 /**
@@ -65,6 +66,8 @@ export class LocalRuntime implements Runtime {
   private readonly policy: LifecyclePolicy;
   private readonly now: () => Date;
   private readonly logs: AttemptLogs;
+  private readonly spawner: Spawner;
+  private readonly lost: LostAttempts;
   private events: RuntimeEvents | undefined;
   private instanceId = '';
   private syncing: Promise<boolean> | undefined;
@@ -73,6 +76,8 @@ export class LocalRuntime implements Runtime {
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.now = options.now ?? (() => new Date());
+    this.spawner = new Spawner(options.logger);
+    this.lost = new LostAttempts(options.killGraceMs);
     this.logs = new AttemptLogs({ files: options.files, maxBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, logger: options.logger });
     const max = options.maxRetryDelayMs ?? 60_000;
     this.policy = {
@@ -184,16 +189,14 @@ export class LocalRuntime implements Runtime {
   private async shutDown(terminate: boolean): Promise<void> {
     if (terminate) {
       const live = [...this.runs.values()].filter((run) => run.child);
-      const exited = live.map((run) => new Promise<void>((resolve) => {
-        if (!run.child || run.child.exitCode !== null || run.child.signalCode !== null) resolve();
-        else run.child.once('exit', () => resolve());
-      }));
+      const exited = live.map((run) => run.child?.whenDone());
       for (const run of live) void this.dispatch(run, { type: 'shutdown' });
       await Promise.all(exited);
       // Let the exits be handled (they are queued behind the shutdown events).
       await Promise.all(live.map((run) => run.tail));
     }
     this.closed = true;
+    await this.spawner.close();
     this.memory.close();
     this.logs.close();
     for (const run of this.runs.values()) clearTimeout(run.timer);
@@ -254,7 +257,7 @@ export class LocalRuntime implements Runtime {
         this.spawn(run, effect.attempt);
         return;
       case 'signal':
-        if (run.child?.pid !== undefined) signalGroup(run.child.pid, effect.signal);
+        run.child?.signal(effect.signal);
         return;
       case 'wake':
         this.wakeWith(run, effect.at, { type: 'tick' });
@@ -289,60 +292,65 @@ export class LocalRuntime implements Runtime {
     const { store, files } = this.options;
     const job = run.job;
     const attemptName = job.attempts[attempt]!.name;
-    let child: ChildProcess;
-    let logFd: number | undefined;
+    let child: JobProcess;
     try {
-      const dir = files.preparePayload(job.name, store.readPayload(job.name) ?? '');
-      logFd = files.openLog(job.name, attempt);
-      child = startProcess({
+      const dir = files.dirOf(job.name);
+      child = this.spawner.start({
+        dir,
+        payload: store.readPayload(job.name) ?? '',
+        log: files.logPath(job.name, attempt),
         command: job.spec.command[0] ?? '',
         args: [...job.spec.command.slice(1), ...job.spec.args],
         cwd: this.options.workDir,
         env: this.environment(job, dir, attemptName),
-        logFd,
       });
     } catch (error) {
       void this.dispatch(run, { type: 'exited', exitCode: null, reason: 'StartError', message: (error as Error).message });
       return;
-    } finally {
-      if (logFd !== undefined) files.closeLog(logFd);
     }
     run.child = child;
     this.logs.started(job.name, attempt);
-    let ended = false;
-    const unwatch = this.guardMemory(run, child);
+    let unwatch = () => {};
+    const ended = (logBytes?: number | null) => {
+      unwatch();
+      if (run.child === child) run.child = undefined;
+      this.logs.ended(job.name, attempt, logBytes);
+    };
     child.once('spawn', () => {
-      if (!ended) void this.dispatch(run, { type: 'spawned' });
+      unwatch = this.guardMemory(run, child);
+      void this.dispatch(run, { type: 'spawned' });
     });
-    child.once('error', (error) => {
-      if (ended || child.pid !== undefined) return;
-      ended = true;
-      run.child = undefined;
-      this.logs.ended(job.name, attempt);
+    child.once('error', (error: Error) => {
+      ended();
       void this.dispatch(run, { type: 'exited', exitCode: null, reason: 'StartError', message: error.message });
     });
-    child.once('exit', (code, signal) => {
-      unwatch();
-      if (ended) return;
-      ended = true;
-      // The leader is gone; end whatever it left in its group, as a container's end would.
-      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-      if (run.child === child) run.child = undefined;
-      this.logs.ended(job.name, attempt);
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null, logBytes: number | null) => {
+      ended(logBytes);
       const overMemory = run.overMemory === child;
       void this.dispatch(run, { type: 'exited', exitCode: exitCodeOf(code, signal), ...(overMemory ? { reason: 'OOMKilled' } : {}) });
+    });
+    // The spawner ended before this attempt did: it is ended as a previous instance's would be, then runs again.
+    child.once('lost', () => {
+      ended();
+      void this.lost.end(`${this.instanceId}/${attemptName}`, child.pid)
+        .then(() => this.dispatch(run, { type: 'lost' }))
+        .then(() => {
+          if (this.runs.get(job.name) !== run || isTerminal(run.job.status) || liveAttempt(run.job) >= 0) return;
+          clearTimeout(run.timer);
+          run.timer = setTimeout(() => void this.launch(run.job), this.spawner.restartDelayMs());
+        });
     });
   }
 
   /** Kills the attempt when its processes go over the job's memory limit, as the kubelet does. */
-  private guardMemory(run: Run, child: ChildProcess): () => void {
+  private guardMemory(run: Run, child: JobProcess): () => void {
     const limit = run.job.spec.resources.limits.memory;
     const bytes = limit === undefined ? undefined : quantityValue(limit);
     const pid = child.pid;
     if (!MemoryGuard.supported || bytes === undefined || pid === undefined) return () => {};
     return this.memory.watch(pid, bytes, () => {
       run.overMemory = child;
-      signalGroup(pid, 'SIGKILL');
+      child.signal('SIGKILL');
     });
   }
 

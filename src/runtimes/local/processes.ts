@@ -1,32 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Logger } from '../../logger.js';
 
 /** Names the attempt a process belongs to, in its environment, so a later instance can find it. */
 export const ATTEMPT_MARKER = 'JOB_SCHEDULER_ATTEMPT';
-
-export interface StartOptions {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd: string;
-  /** File descriptor that receives stdout and stderr. */
-  logFd: number;
-}
-
-/**
- * Starts a process as the leader of a new process group (and session), without a shell, so the
- * whole group can be signalled and it outlives this service if the service dies.
- */
-export function startProcess(options: StartOptions): ChildProcess {
-  return spawn(options.command, options.args, {
-    cwd: options.cwd,
-    env: options.env,
-    detached: true,
-    stdio: ['ignore', options.logFd, options.logFd],
-  });
-}
 
 /** Signals every process of a group; false when none was left. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
@@ -83,7 +60,8 @@ export function findMarkedProcesses(prefix: string): FoundProcess[] {
   return found;
 }
 
-function processGroupOf(pid: number): number {
+/** The process group of a live process (throws when it is gone). */
+export function processGroupOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -115,13 +93,19 @@ export async function endLeftoverProcesses(prefix: string, graceMs: number, logg
   const leftovers = findMarkedProcesses(prefix);
   if (leftovers.length === 0) return;
   logger.warn('ending processes left by a previous instance', { count: leftovers.length });
-  const groups = new Set(leftovers.map((p) => p.pgid));
+  await endProcesses(leftovers, graceMs);
+}
+
+/** SIGTERM to each process's group (and to a process outside its own group), then SIGKILL after the grace period. */
+export async function endProcesses(found: readonly FoundProcess[], graceMs: number): Promise<void> {
+  if (found.length === 0) return;
+  const groups = new Set(found.map((p) => p.pgid));
   for (const pgid of groups) signalGroup(pgid, 'SIGTERM');
-  for (const { pid } of leftovers) if (!groups.has(pid)) signalGroup(pid, 'SIGTERM');
+  for (const { pid } of found) if (!groups.has(pid)) signalGroup(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (leftovers.some((p) => isRunning(p.pid)) && Date.now() < deadline) {
+  while (found.some((p) => isRunning(p.pid)) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
-  for (const { pid } of leftovers) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+  for (const { pid } of found) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
 }
