@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isRunning } from '../../src/runtimes/local/processes.js';
-import { aJob, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
+import { aJob, startTestService, TERMINAL, type TestService, waitFor, waitForJobEnd } from './harness.js';
 import type { FailurePolicy } from '../../src/core/model.js';
 
 describe('job rules of the local runtime', function () {
@@ -85,12 +85,17 @@ describe('job rules of the local runtime', function () {
   it('when more jobs are accepted than may run, the rest wait and start in order', async () => {
     t = await startTestService({ env: { JOB_SCHEDULER_MAX_RUNNING: '1' } });
     const created = await t.request.post('/api/v1/batches')
-      .send({ jobScheduleDescriptions: [aJob({ sleepSeconds: 0.2 }), aJob(), aJob()] }).expect(200);
-    const first = await waitFor(() => t.request.get(`/api/v1/batches/${created.body.name}`), (r) => r.body.jobStatuses[0].status === 'Running');
+      .send({ jobScheduleDescriptions: [aJob({ sleepSeconds: 60 }), aJob(), aJob()] }).expect(200);
+    const batch = created.body.name as string;
+    // The first runs until stopped: what waits meanwhile does not depend on how fast the machine is.
+    const first = await waitFor(() => t.request.get(`/api/v1/batches/${batch}`), (r) => r.body.jobStatuses[0].status === 'Running');
     assert.deepEqual(first.body.jobStatuses.slice(1).map((j: { status: string }) => j.status), ['Waiting', 'Waiting']);
-    const ended = await waitFor(() => t.request.get(`/api/v1/batches/${created.body.name}`), (r) => r.body.status === 'Succeeded');
+    await t.request.post(`/api/v1/batches/${batch}/jobs/${first.body.jobStatuses[0].name}/stop`).expect(200);
+    const ended = await waitFor(() => t.request.get(`/api/v1/batches/${batch}`), (r) => r.body.jobStatuses.every((j: { status: string }) => TERMINAL.includes(j.status)));
+    assert.deepEqual(ended.body.jobStatuses.map((j: { status: string }) => j.status), ['Stopped', 'Succeeded', 'Succeeded']);
     const starts = ended.body.jobStatuses.map((j: { started: string }) => j.started);
     assert.deepEqual([...starts].sort(), starts);
+    assert.ok(ended.body.jobStatuses[1].started >= ended.body.jobStatuses[0].ended, 'the second started once the first had ended');
   });
 
   it('when a waiting job is stopped, it never starts', async () => {
