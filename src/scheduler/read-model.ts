@@ -1,6 +1,7 @@
 import { ApiError } from '../core/errors.js';
 import type { BatchRecord, JobRecord, JobStatusValue } from '../core/model.js';
 import { type BatchStatusRule, deriveBatchStatus } from '../core/status.js';
+import { fullRecord, type JobRecordSource, StoredJob } from '../core/stored-job.js';
 import { type BatchStatusView, batchStatusView, type JobStatusView, jobStatusView } from '../core/view.js';
 import { ListingIndex } from './listing.js';
 import { type BatchEntry, StateIndex } from './state-index.js';
@@ -13,18 +14,22 @@ export class ReadModel {
   readonly index: StateIndex;
   /** Secondary indexes for filtered, paged lists, fed by the state index. */
   readonly listing: ListingIndex;
-  /** Job records are replaced, never changed, on every change: a record's JSON stays valid while it is current. */
+  /**
+   * Job records are replaced, never changed, on every change: a record's JSON stays valid while it is current.
+   * A finished job kept compact has none: its JSON would cost more memory than the job itself.
+   */
   private readonly jsonCache = new WeakMap<JobRecord, string>();
 
-  constructor(rules: BatchStatusRule[] | undefined) {
+  /** With a `source` of records (the local runtime's store), finished jobs are kept compact (see `StateIndex`). */
+  constructor(rules: BatchStatusRule[] | undefined, source?: JobRecordSource) {
     this.listing = new ListingIndex((entry) => deriveBatchStatus(entry.counts, entry.jobs.length, rules));
-    this.index = new StateIndex(rules, this.listing);
+    this.index = new StateIndex(rules, this.listing, source);
   }
 
   listJobs(): JobStatusView[] {
     const views: JobStatusView[] = [];
     for (const entry of this.index.allBatches()) {
-      if (entry.batch.type === 'job') for (const job of entry.jobs) views.push(jobStatusView(job, 'job'));
+      if (entry.batch.type === 'job') for (const job of entry.jobs) views.push(jobStatusView(fullRecord(job), 'job'));
     }
     return views;
   }
@@ -97,6 +102,7 @@ export class ReadModel {
     return found.job;
   }
 
+  /** The jobs as the index holds them (finished ones may be compact). */
   jobsOfType(type: BatchRecord['type']): JobRecord[] {
     const jobs: JobRecord[] = [];
     for (const entry of this.index.allBatches()) {
@@ -106,7 +112,7 @@ export class ReadModel {
   }
 
   jobView(job: JobRecord, entry: BatchEntry): JobStatusView {
-    return jobStatusView(job, entry.batch.type);
+    return jobStatusView(fullRecord(job), entry.batch.type);
   }
 
   /** A batch as the API's reads answer it: with how many of its jobs are in each status. */
@@ -117,11 +123,12 @@ export class ReadModel {
   }
 
   batchView(entry: BatchEntry, withJobs: boolean): BatchStatusView {
-    const jobs = withJobs ? entry.jobs.map((job) => jobStatusView(job, entry.batch.type)) : undefined;
+    const jobs = withJobs ? entry.jobs.map((job) => jobStatusView(fullRecord(job), entry.batch.type)) : undefined;
     return batchStatusView(entry.batch, this.index.summary(entry), jobs);
   }
 
   private jobJson(job: JobRecord, type: BatchRecord['type']): string {
+    if (job instanceof StoredJob) return JSON.stringify(jobStatusView(job.full(), type));
     let text = this.jsonCache.get(job);
     if (text === undefined) {
       text = JSON.stringify(jobStatusView(job, type));

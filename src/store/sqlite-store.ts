@@ -7,6 +7,7 @@ import type { JobTimeline } from '../core/timeline.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, StoreHealth } from './store.js';
 import { chunksOf } from './chunks.js';
+import { loadJobs } from './load-jobs.js';
 import { createDatabase, FileIdentity, hasNoSpace, migrate, SCHEMA } from './store-file.js';
 import { IdempotencyTable } from './idempotency-table.js';
 import { TimelineTable } from './timeline-table.js';
@@ -34,7 +35,7 @@ export interface SqliteStoreOptions {
 }
 
 /** The parts of a job record that change after acceptance, stored as one JSON column. */
-type JobState = Omit<JobRecord, 'name' | 'batchName' | 'index' | 'spec'>;
+export type JobState = Omit<JobRecord, 'name' | 'batchName' | 'index' | 'spec'>;
 
 interface Accepting {
   batch: NewBatch;
@@ -92,6 +93,7 @@ export class SqliteStore implements JobStore {
       insertJob: this.db.prepare('INSERT INTO jobs (name, batch_name, idx, spec, state, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       updateJob: this.db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
       payload: this.db.prepare('SELECT payload FROM jobs WHERE name = ?').pluck(),
+      job: this.db.prepare('SELECT batch_name, idx, spec, state FROM jobs WHERE name = ?'),
       deleteJobs: this.db.prepare('DELETE FROM jobs WHERE batch_name = ?'),
       deleteBatch: this.db.prepare('DELETE FROM batches WHERE name = ?'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
@@ -119,30 +121,7 @@ export class SqliteStore implements JobStore {
       ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
       ...(row.labels === null ? {} : { labels: JSON.parse(row.labels) as BatchRecord['labels'] }),
     }));
-    // A batch's jobs mostly share their spec text, and always their batch name: SQLite answers NULL where a row
-    // repeats the row before, so that 100,000 rows do not make 100,000 copies of the same strings to parse and collect.
-    const jobRows = this.db.prepare(
-      `SELECT j.name, nullif(j.batch_name, lag(j.batch_name) OVER run) AS batch_name, j.idx,
-              CASE WHEN j.spec IS lag(j.spec) OVER run THEN NULL ELSE j.spec END AS spec, j.state
-         FROM jobs j JOIN batches b ON b.name = j.batch_name WHERE b.accepting = 0
-       WINDOW run AS (ORDER BY b.seq, j.idx) ORDER BY b.seq, j.idx`,
-    ).all() as Array<{ name: string; batch_name: string | null; idx: number; spec: string | null; state: string }>;
-    const specs = new Map<string, JobRecord['spec']>();
-    let batchName = '';
-    let spec: JobRecord['spec'] | undefined;
-    const jobs = jobRows.map((row): JobRecord => {
-      if (row.batch_name !== null) batchName = row.batch_name;
-      if (row.spec !== null) {
-        // Jobs of one batch mostly share one spec; parse each distinct text once and share it.
-        spec = specs.get(row.spec);
-        if (!spec) {
-          spec = JSON.parse(row.spec) as JobRecord['spec'];
-          specs.set(row.spec, spec);
-        }
-      }
-      return { name: row.name, batchName, index: row.idx, spec: spec!, ...(JSON.parse(row.state) as JobState) };
-    });
-    return { batches, jobs, idempotency: this.keys.all() };
+    return { batches, jobs: loadJobs(this.db, this), idempotency: this.keys.all() };
   }
 
   insertBatch(batch: NewBatch): Promise<void> {
@@ -255,6 +234,17 @@ export class SqliteStore implements JobStore {
     if (!this.hasPending()) return true;
     if (!this.writes.writable) return false;
     return this.transact() === undefined;
+  }
+
+  /** The whole record as committed (pending changes are not in it: see `isPending`). */
+  readJob(name: string): JobRecord | undefined {
+    const row = this.statements.job.get(name) as { batch_name: string; idx: number; spec: string; state: string } | undefined;
+    return row && { name, batchName: row.batch_name, index: row.idx, spec: JSON.parse(row.spec) as JobRecord['spec'], ...(JSON.parse(row.state) as JobState) };
+  }
+
+  /** Whether a change saved for the job is not committed yet. */
+  isPending(name: string): boolean {
+    return this.pending.has(name);
   }
 
   readPayload(jobName: string): string | undefined {

@@ -1,0 +1,139 @@
+import type { Labels } from './labels.js';
+import { type Attempt, isTerminal, type JobRecord, type JobSpec, type JobStatusValue } from './model.js';
+
+/**
+ * Where the rest of a finished job is read from (the local runtime's store). `isPending` is true while a
+ * change saved for the job is not yet committed: until then the stored record is not the job's latest.
+ */
+export interface JobRecordSource {
+  readJob(name: string): JobRecord | undefined;
+  isPending(name: string): boolean;
+}
+
+/** What a finished job is kept as besides what reads, lists, filters, counts and history cleanup need. */
+export interface StoredFields {
+  name: string;
+  batchName: string;
+  index: number;
+  status: JobStatusValue;
+  jobId?: string;
+  generation?: number;
+  labels?: Labels;
+  created: string;
+  started: string | null;
+  ended: string | null;
+  updated: string;
+}
+
+/**
+ * A finished job held in memory as the few fields the index needs; the rest (spec, attempts, message) is
+ * read from the store on demand, one record at a time. Times are kept as numbers (a third of an ISO
+ * string's memory). It reads like a `JobRecord`, but is never spread or handed to the lifecycle: callers
+ * that change or copy a job take `fullRecord(job)` first.
+ */
+export class StoredJob implements JobRecord {
+  readonly name: string;
+  readonly batchName: string;
+  readonly index: number;
+  readonly status: JobStatusValue;
+  readonly jobId?: string;
+  readonly generation?: number;
+  /** The job's labels, shared with the jobs that have the same. */
+  readonly labels?: Labels;
+  private readonly times: [number, number, number, number];
+
+  private constructor(private readonly source: JobRecordSource, fields: StoredFields, times: [number, number, number, number]) {
+    this.name = fields.name;
+    this.batchName = fields.batchName;
+    this.index = fields.index;
+    this.status = fields.status;
+    if (fields.jobId !== undefined) this.jobId = fields.jobId;
+    if (fields.generation) this.generation = fields.generation;
+    if (fields.labels) this.labels = fields.labels;
+    this.times = times;
+  }
+
+  /** The compact form of a finished job, or undefined when it cannot be one (not finished, or times that would not read back the same). */
+  static of(source: JobRecordSource, fields: StoredFields & Partial<Pick<JobRecord, 'intent' | 'ending'>>): StoredJob | undefined {
+    if (!isTerminal(fields.status) || fields.intent || fields.ending) return undefined;
+    const times = [toMs(fields.created), toMs(fields.started), toMs(fields.ended), toMs(fields.updated)] as [number, number, number, number];
+    if (times.some((ms) => ms === undefined)) return undefined;
+    return new StoredJob(source, fields, times);
+  }
+
+  get created(): string {
+    return fromMs(this.times[0])!;
+  }
+
+  get started(): string | null {
+    return fromMs(this.times[1]);
+  }
+
+  get ended(): string | null {
+    return fromMs(this.times[2]);
+  }
+
+  get updated(): string {
+    return fromMs(this.times[3])!;
+  }
+
+  get spec(): JobSpec {
+    return this.full().spec;
+  }
+
+  get attempts(): Attempt[] {
+    return this.full().attempts;
+  }
+
+  get message(): string | null {
+    return this.full().message;
+  }
+
+  get failed(): number {
+    return this.full().failed;
+  }
+
+  get intent(): undefined {
+    return undefined;
+  }
+
+  get ending(): undefined {
+    return undefined;
+  }
+
+  get killAt(): undefined {
+    return undefined;
+  }
+
+  get retryAt(): undefined {
+    return undefined;
+  }
+
+  /** The whole record, as the store holds it. */
+  full(): JobRecord {
+    const record = this.source.readJob(this.name);
+    if (!record) throw new Error(`the record of the finished job ${this.name} is no longer in the store`);
+    return record;
+  }
+}
+
+/** The record itself, or a stored job's whole record read from the store. */
+export function fullRecord(job: JobRecord): JobRecord {
+  return job instanceof StoredJob ? job.full() : job;
+}
+
+/** The job's labels without reading the store. */
+export function labelsOf(job: JobRecord): Labels | undefined {
+  return job instanceof StoredJob ? job.labels : job.spec.labels;
+}
+
+/** -1 stands for null; undefined when the text would not read back the same from the number. */
+function toMs(time: string | null): number | undefined {
+  if (time === null) return -1;
+  const ms = Date.parse(time);
+  return Number.isFinite(ms) && ms >= 0 && new Date(ms).toISOString() === time ? ms : undefined;
+}
+
+function fromMs(ms: number): string | null {
+  return ms < 0 ? null : new Date(ms).toISOString();
+}
