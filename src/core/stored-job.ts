@@ -1,5 +1,6 @@
 import type { Labels } from './labels.js';
 import { type Attempt, isTerminal, type JobRecord, type JobSpec, type JobStatusValue } from './model.js';
+import { transitionKeyOf } from './timeline.js';
 
 /**
  * Where the rest of a finished job is read from (the local runtime's store). `isPending` is true while a
@@ -19,6 +20,9 @@ export interface StoredFields {
   jobId?: string;
   generation?: number;
   labels?: Labels;
+  /** How many attempts it had, and the last one's replica status: what its transition key is made of. */
+  attemptCount: number;
+  lastReplicaStatus?: string;
   created: string;
   started: string | null;
   ended: string | null;
@@ -40,6 +44,8 @@ export class StoredJob implements JobRecord {
   readonly generation?: number;
   /** The job's labels, shared with the jobs that have the same. */
   readonly labels?: Labels;
+  readonly attemptCount: number;
+  readonly lastReplicaStatus?: string;
   private readonly times: [number, number, number, number];
 
   private constructor(private readonly source: JobRecordSource, fields: StoredFields, times: [number, number, number, number]) {
@@ -50,6 +56,8 @@ export class StoredJob implements JobRecord {
     if (fields.jobId !== undefined) this.jobId = fields.jobId;
     if (fields.generation) this.generation = fields.generation;
     if (fields.labels) this.labels = fields.labels;
+    this.attemptCount = fields.attemptCount;
+    if (fields.lastReplicaStatus !== undefined) this.lastReplicaStatus = REPLICA_STATUSES.get(fields.lastReplicaStatus) ?? fields.lastReplicaStatus;
     this.times = times;
   }
 
@@ -122,10 +130,37 @@ export function fullRecord(job: JobRecord): JobRecord {
   return job instanceof StoredJob ? job.full() : job;
 }
 
+/** The job's transition key (the same as its view's, see `transitionKeyOf`), without reading the store. */
+export function recordTransitionKey(job: JobRecord): string {
+  if (job instanceof StoredJob) return transitionKeyOf(job.status, job.attemptCount, job.lastReplicaStatus, job.generation);
+  return transitionKeyOf(job.status, job.attempts.length, job.attempts.at(-1)?.replicaStatus, job.generation);
+}
+
+/** A job as it was accepted: nothing to tell beyond its batch's `Create` (never a stored job: those have ended). */
+export function isInitialRecord(job: JobRecord): boolean {
+  return !(job instanceof StoredJob) && job.status === 'Waiting' && job.attempts.length === 0 && !job.generation;
+}
+
+/** The fields a finished job is kept with, from its whole record. */
+export function storedFields(job: JobRecord): StoredFields & Pick<JobRecord, 'intent' | 'ending'> {
+  const { name, batchName, index, status, jobId, generation, created, started, ended, updated, intent, ending } = job;
+  const last = job.attempts.at(-1)?.replicaStatus;
+  return {
+    name, batchName, index, status, created, started, ended, updated, attemptCount: job.attempts.length,
+    ...(last === undefined ? {} : { lastReplicaStatus: last }),
+    ...(jobId === undefined ? {} : { jobId }), ...(generation === undefined ? {} : { generation }),
+    ...(job.spec.labels ? { labels: job.spec.labels } : {}),
+    ...(intent === undefined ? {} : { intent }), ...(ending === undefined ? {} : { ending }),
+  };
+}
+
 /** The job's labels without reading the store. */
 export function labelsOf(job: JobRecord): Labels | undefined {
   return job instanceof StoredJob ? job.labels : job.spec.labels;
 }
+
+/** The replica statuses an attempt ends with, so that jobs share the strings instead of each holding its own. */
+const REPLICA_STATUSES = new Map(['Pending', 'Running', 'Succeeded', 'Failed', 'Stopped'].map((status) => [status, status]));
 
 /** -1 stands for null; undefined when the text would not read back the same from the number. */
 function toMs(time: string | null): number | undefined {

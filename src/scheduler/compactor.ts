@@ -1,6 +1,6 @@
 import type { Labels } from '../core/labels.js';
-import { isTerminal, type JobRecord } from '../core/model.js';
-import { type JobRecordSource, StoredJob } from '../core/stored-job.js';
+import { isTerminal } from '../core/model.js';
+import { type JobRecordSource, StoredJob, storedFields } from '../core/stored-job.js';
 import type { Slot } from './state-index.js';
 
 /** How long a finished job whose latest state is not yet committed waits before it is looked at again. */
@@ -51,8 +51,9 @@ export class Compactor {
         continue;
       }
       if (this.source.isPending(name)) continue;
-      const labels = this.shared(job.spec.labels);
-      const stored = StoredJob.of(this.source, { ...pick(job), ...(labels ? { labels } : {}) });
+      const fields = storedFields(job);
+      if (fields.labels) fields.labels = this.shared(fields.labels);
+      const stored = StoredJob.of(this.source, fields);
       if (stored) slot.entry.jobs[slot.position] = stored;
       this.waiting.delete(name);
     }
@@ -66,8 +67,7 @@ export class Compactor {
     return this.waiting.size;
   }
 
-  private shared(labels: Labels | undefined): Labels | undefined {
-    if (!labels) return undefined;
+  private shared(labels: Labels): Labels {
     const text = JSON.stringify(labels);
     const known = this.labelSets.get(text);
     if (known) return known;
@@ -75,13 +75,4 @@ export class Compactor {
     this.labelSets.set(text, labels);
     return labels;
   }
-}
-
-function pick(job: JobRecord): Parameters<typeof StoredJob.of>[1] {
-  const { name, batchName, index, status, jobId, generation, created, started, ended, updated, intent, ending } = job;
-  return {
-    name, batchName, index, status, created, started, ended, updated,
-    ...(jobId === undefined ? {} : { jobId }), ...(generation === undefined ? {} : { generation }),
-    ...(intent === undefined ? {} : { intent }), ...(ending === undefined ? {} : { ending }),
-  };
 }

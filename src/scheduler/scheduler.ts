@@ -25,10 +25,19 @@ import { ReadModel } from './read-model.js';
 import { RunQueue } from './run-queue.js';
 import type { BatchEntry } from './state-index.js';
 
+/**
+ * A batch as the scheduler opened it: its state (without `jobStatuses`) and its jobs as the index holds them.
+ * Finished jobs may be compact: `recordTransitionKey(job)` costs nothing, a view `jobStatusView(fullRecord(job))` reads the store.
+ */
+export interface OpenedBatch {
+  view: BatchStatusView;
+  jobs: readonly JobRecord[];
+}
+
 /** Told of every change the API can show, in order (the webhook notifier listens). */
 export interface SchedulerListener {
   /** Every batch with its jobs, once the runtime is open and before any other call. */
-  opened(batches: BatchStatusView[]): void;
+  opened(batches: OpenedBatch[]): void;
   batchCreated(batch: BatchStatusView): void;
   jobChanged(batch: BatchStatusView, job: JobStatusView): void;
   batchDeleted(batch: BatchStatusView, jobNames: string[]): void;
@@ -128,7 +137,7 @@ export class Scheduler {
       else if (isInFlight(job.status)) resume.push(job);
     }
     this.started = true;
-    this.options.listener?.opened([...index.allBatches()].map((entry) => this.reads.batchView(entry, true)));
+    this.options.listener?.opened([...index.allBatches()].map((entry) => ({ view: this.reads.batchView(entry, false), jobs: entry.jobs })));
     for (const job of resume) this.queue.resume(job);
     if (this.options.history) this.history.start();
     this.options.logger.info('scheduler started', { batches: snapshot.batches.length, jobs: snapshot.jobs.length, resumed: resume.length });

@@ -20,6 +20,8 @@ const QUERY = `
          CASE WHEN stored THEN status END AS status,
          CASE WHEN stored THEN state ->> '$.jobId' END AS job_id,
          CASE WHEN stored THEN state ->> '$.generation' END AS generation,
+         CASE WHEN stored THEN json_array_length(state, '$.attempts') END AS attempt_count,
+         CASE WHEN stored THEN state ->> '$.attempts[#-1].replicaStatus' END AS last_replica_status,
          CASE WHEN stored THEN state ->> '$.created' END AS created,
          CASE WHEN stored THEN state ->> '$.started' END AS started,
          CASE WHEN stored THEN state ->> '$.ended' END AS ended,
@@ -40,6 +42,8 @@ interface Row {
   status: JobStatusValue | null;
   job_id: string | null;
   generation: number | null;
+  attempt_count: number | null;
+  last_replica_status: string | null;
   created: string | null;
   started: string | null;
   ended: string | null;
@@ -61,6 +65,8 @@ export function loadJobs(db: Database.Database, source: JobRecordSource): JobRec
     if (row.stored) {
       const stored = StoredJob.of(source, {
         name: row.name, batchName, index: row.idx, status: row.status!, created: row.created!, started: row.started, ended: row.ended, updated: row.updated!,
+        attemptCount: row.attempt_count ?? 0,
+        ...(row.last_replica_status === null ? {} : { lastReplicaStatus: row.last_replica_status }),
         ...(row.job_id === null ? {} : { jobId: row.job_id }),
         ...(row.generation === null ? {} : { generation: row.generation }),
         ...(labels === undefined ? {} : { labels }),
