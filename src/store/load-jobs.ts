@@ -6,94 +6,92 @@ import { type JobRecordSource, StoredJob } from '../core/stored-job.js';
 /** The parts of a job record that change after acceptance, stored as one JSON column. */
 type JobState = Omit<JobRecord, 'name' | 'batchName' | 'index' | 'spec'>;
 
+/** A finished job with nothing asked of it: loaded in its compact form. */
+const FINISHED = `(state ->> '$.status' IN ('Succeeded', 'Failed', 'Stopped') AND state ->> '$.intent' IS NULL AND state ->> '$.ending' IS NULL)`;
+/** What the compact form is made of, as a JSON array (see `fromSummary`). */
+const SUMMARY = `json_array(name, idx, state ->> '$.status', state ->> '$.jobId', state ->> '$.generation', json_array_length(state, '$.attempts'),
+  state ->> '$.attempts[#-1].replicaStatus', state ->> '$.created', state ->> '$.started', state ->> '$.ended', state ->> '$.updated', spec -> '$.labels')`;
+
 /**
- * A finished job with nothing asked of it is loaded as the index's compact form: SQLite picks its few fields
- * out of the JSON columns, so that its spec and attempts are never parsed here (its `spec` and `state` come
- * back NULL). A live job comes whole. A batch's rows mostly repeat the batch name, the spec and the labels of
- * the row before: SQLite answers NULL for those (labels: the text 'null' for none), so that 100,000 rows do
- * not make 100,000 copies to parse.
+ * Two partial indexes let a start read only what it keeps: the summaries of finished jobs (computed by SQLite
+ * when a job's state becomes finished, and read from the index without touching the rows, their payloads and
+ * attempts), and the positions of the other jobs, read whole.
  */
-const QUERY = `
-  SELECT name, nullif(batch_name, lag(batch_name) OVER run) AS batch_name, idx, stored,
-         CASE WHEN stored THEN NULL WHEN spec IS lag(spec) OVER run AND NOT lag(stored) OVER run THEN NULL ELSE spec END AS spec,
-         CASE WHEN stored THEN NULL ELSE state END AS state,
-         CASE WHEN stored THEN status END AS status,
-         CASE WHEN stored THEN state ->> '$.jobId' END AS job_id,
-         CASE WHEN stored THEN state ->> '$.generation' END AS generation,
-         CASE WHEN stored THEN json_array_length(state, '$.attempts') END AS attempt_count,
-         CASE WHEN stored THEN state ->> '$.attempts[#-1].replicaStatus' END AS last_replica_status,
-         CASE WHEN stored THEN state ->> '$.created' END AS created,
-         CASE WHEN stored THEN state ->> '$.started' END AS started,
-         CASE WHEN stored THEN state ->> '$.ended' END AS ended,
-         CASE WHEN stored THEN state ->> '$.updated' END AS updated,
-         CASE WHEN labels IS lag(labels) OVER run THEN NULL ELSE coalesce(labels, 'null') END AS labels
-    FROM (SELECT j.name, j.batch_name, j.idx, j.spec, j.state, b.seq, j.state ->> '$.status' AS status, j.spec -> '$.labels' AS labels,
-                 j.state ->> '$.status' IN ('Succeeded', 'Failed', 'Stopped') AND j.state ->> '$.intent' IS NULL AND j.state ->> '$.ending' IS NULL AS stored
-            FROM jobs j JOIN batches b ON b.name = j.batch_name WHERE b.accepting = 0)
-  WINDOW run AS (ORDER BY seq, idx) ORDER BY seq, idx`;
+export const LOAD_INDEXES = `
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (batch_name, idx, ${SUMMARY}) WHERE ${FINISHED};
+CREATE INDEX IF NOT EXISTS jobs_live ON jobs (batch_name, idx) WHERE NOT ${FINISHED};
+`;
 
-interface Row {
+// A batch's finished jobs come as one JSON array: one row per batch instead of one per job. Batches still being
+// accepted have rows too: they are left out by name (`batchNames`).
+const FINISHED_QUERY = `
+  SELECT batch_name AS batch, '[' || group_concat(${SUMMARY}, ',') || ']' AS jobs
+    FROM jobs INDEXED BY jobs_finished WHERE ${FINISHED} GROUP BY batch_name`;
+const LIVE_QUERY = `SELECT name, batch_name, idx, spec, state FROM jobs INDEXED BY jobs_live WHERE NOT ${FINISHED} ORDER BY batch_name, idx`;
+
+type Summary = [string, number, JobStatusValue, string | null, number | null, number, string | null, string, string | null, string | null, string, Labels | null];
+
+interface LiveRow {
   name: string;
-  batch_name: string | null;
+  batch_name: string;
   idx: number;
-  stored: number;
-  spec: string | null;
-  state: string | null;
-  status: JobStatusValue | null;
-  job_id: string | null;
-  generation: number | null;
-  attempt_count: number | null;
-  last_replica_status: string | null;
-  created: string | null;
-  started: string | null;
-  ended: string | null;
-  updated: string | null;
-  labels: string | null;
+  spec: string;
+  state: string;
 }
 
-/** Every accepted job in acceptance order: finished ones as `StoredJob`s reading the rest from `source`. */
-export function loadJobs(db: Database.Database, source: JobRecordSource): JobRecord[] {
-  const specs = new Map<string, JobSpec>();
+/** Every accepted job, in acceptance order: finished ones as `StoredJob`s that read the rest from `source`. */
+export function loadJobs(db: Database.Database, batchNames: readonly string[], source: JobRecordSource): JobRecord[] {
   const labelSets = new Map<string, Labels>();
-  const jobs: JobRecord[] = [];
-  let batchName = '';
-  let spec: JobSpec | undefined;
-  let labels: Labels | undefined;
-  for (const row of db.prepare(QUERY).iterate() as IterableIterator<Row>) {
-    if (row.batch_name !== null) batchName = row.batch_name;
-    if (row.labels !== null) labels = row.labels === 'null' ? undefined : shared(labelSets, row.labels) as Labels;
-    if (row.stored) {
-      const stored = StoredJob.of(source, {
-        name: row.name, batchName, index: row.idx, status: row.status!, created: row.created!, started: row.started, ended: row.ended, updated: row.updated!,
-        attemptCount: row.attempt_count ?? 0,
-        ...(row.last_replica_status === null ? {} : { lastReplicaStatus: row.last_replica_status }),
-        ...(row.job_id === null ? {} : { jobId: row.job_id }),
-        ...(row.generation === null ? {} : { generation: row.generation }),
-        ...(labels === undefined ? {} : { labels }),
-      });
-      // Times that would not read back the same: the job is kept whole.
-      if (stored) {
-        jobs.push(stored);
-        continue;
-      }
-    }
-    const record = row.stored ? source.readJob(row.name)! : undefined;
-    if (record) {
-      jobs.push(record);
-      continue;
-    }
-    if (row.spec !== null) spec = shared(specs, row.spec) as JobSpec;
-    jobs.push({ name: row.name, batchName, index: row.idx, spec: spec!, ...(JSON.parse(row.state!) as JobState) });
+  const finished = new Map<string, JobRecord[]>();
+  for (const { batch, jobs } of db.prepare(FINISHED_QUERY).iterate() as IterableIterator<{ batch: string; jobs: string }>) {
+    finished.set(batch, (JSON.parse(jobs) as Summary[]).map((summary) => fromSummary(batch, summary, labelSets, source)));
   }
-  return jobs;
+  const live = new Map<string, JobRecord[]>();
+  const specs = new Map<string, JobSpec>();
+  for (const row of db.prepare(LIVE_QUERY).iterate() as IterableIterator<LiveRow>) {
+    // Jobs of a batch mostly share one spec: each distinct text is parsed once and shared.
+    let spec = specs.get(row.spec);
+    if (!spec) {
+      spec = JSON.parse(row.spec) as JobSpec;
+      specs.set(row.spec, spec);
+    }
+    const record: JobRecord = { name: row.name, batchName: row.batch_name, index: row.idx, spec, ...(JSON.parse(row.state) as JobState) };
+    const jobs = live.get(row.batch_name);
+    if (jobs) jobs.push(record);
+    else live.set(row.batch_name, [record]);
+  }
+  const all: JobRecord[] = [];
+  for (const name of batchNames) merge(finished.get(name) ?? [], live.get(name) ?? [], all);
+  return all;
 }
 
-/** Jobs of a batch mostly share one spec and one set of labels: each distinct text is parsed once and shared. */
-function shared(parsed: Map<string, object>, text: string): object {
-  let value = parsed.get(text);
-  if (!value) {
-    value = JSON.parse(text) as object;
-    parsed.set(text, value);
+function fromSummary(batchName: string, summary: Summary, labelSets: Map<string, Labels>, source: JobRecordSource): JobRecord {
+  const [name, index, status, jobId, generation, attemptCount, lastReplicaStatus, created, started, ended, updated, labels] = summary;
+  const stored = StoredJob.of(source, {
+    name, batchName, index, status, created, started, ended, updated, attemptCount,
+    jobId: jobId ?? undefined, generation: generation ?? undefined, lastReplicaStatus: lastReplicaStatus ?? undefined,
+    labels: labels === null ? undefined : shared(labelSets, labels),
+  });
+  // Times that would not read back the same from a number: the job is kept whole.
+  return stored ?? source.readJob(name)!;
+}
+
+/** Jobs with the same labels share one object. */
+function shared(labelSets: Map<string, Labels>, labels: Labels): Labels {
+  const text = JSON.stringify(labels);
+  const known = labelSets.get(text);
+  if (known) return known;
+  labelSets.set(text, labels);
+  return labels;
+}
+
+/** Appends two lists of one batch's jobs, each in position order, to `out` in position order. */
+function merge(a: JobRecord[], b: JobRecord[], out: JobRecord[]): void {
+  a.sort((x, y) => x.index - y.index);
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]!.index < b[j]!.index)) out.push(a[i++]!);
+    else out.push(b[j++]!);
   }
-  return value;
 }

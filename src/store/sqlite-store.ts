@@ -19,6 +19,12 @@ import { faultOf, realTimers, refusalOf, StoreGoneError, type StoreObserver, typ
  */
 export const DEFAULT_BUSY_TIMEOUT_MS = 500;
 
+/**
+ * SQLite's own page cache (better-sqlite3 builds it 16 MiB): the operating system caches the file too, and
+ * memory held here counts against the service's memory per job (issue 14).
+ */
+const CACHE_KIB = 2048;
+
 export interface SqliteStoreOptions {
   /** The database file; created (complete, mode 0600) when it does not exist. */
   file: string;
@@ -79,6 +85,7 @@ export class SqliteStore implements JobStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = OFF');
+      this.db.pragma(`cache_size = -${CACHE_KIB}`);
       this.db.exec(SCHEMA);
       migrate(this.db);
       this.timeline = new TimelineTable(this.db);
@@ -121,7 +128,7 @@ export class SqliteStore implements JobStore {
       ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
       ...(row.labels === null ? {} : { labels: JSON.parse(row.labels) as BatchRecord['labels'] }),
     }));
-    return { batches, jobs: loadJobs(this.db, this), idempotency: this.keys.all() };
+    return { batches, jobs: loadJobs(this.db, batches.map((batch) => batch.name), this), idempotency: this.keys.all() };
   }
 
   insertBatch(batch: NewBatch): Promise<void> {
