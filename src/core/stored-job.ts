@@ -85,6 +85,19 @@ export class StoredJob implements JobRecord {
     return fromMs(this.times[3])!;
   }
 
+  /** When it started and ended, ms since the epoch; -1 for none. Cheaper than the ISO texts for comparing. */
+  get startedMs(): number {
+    return this.times[1];
+  }
+
+  get endedMs(): number {
+    return this.times[2];
+  }
+
+  get updatedMs(): number {
+    return this.times[3];
+  }
+
   get spec(): JobSpec {
     return this.full().spec;
   }

@@ -1,6 +1,6 @@
 import type { BatchRecord, JobRecord } from '../core/model.js';
 import { isTerminal } from '../core/model.js';
-import { fullRecord, type JobRecordSource } from '../core/stored-job.js';
+import { fullRecord, type JobRecordSource, StoredJob } from '../core/stored-job.js';
 import { Compactor } from './compactor.js';
 import type { IndexListener } from './listing.js';
 import { allDone, type BatchStatusRule, type BatchSummary, deriveBatchStatus, emptyCounts, type StatusCounts } from '../core/status.js';
@@ -100,9 +100,14 @@ export class StateIndex {
     const total = entry.jobs.length;
     const done = allDone(entry.counts, total);
     let ended: string | null = null;
+    let storedEnded = -1;
     if (done) {
-      for (const job of entry.jobs) if (job.ended && (!ended || job.ended > ended)) ended = job.ended;
+      for (const job of entry.jobs) {
+        if (job instanceof StoredJob) storedEnded = Math.max(storedEnded, job.endedMs);
+        else if (job.ended && (!ended || job.ended > ended)) ended = job.ended;
+      }
     }
+    if (storedEnded >= 0 && (!ended || storedEnded > Date.parse(ended))) ended = new Date(storedEnded).toISOString();
     return { status: deriveBatchStatus(entry.counts, total, this.rules), started: entry.started, ended, updated: entry.updated };
   }
 
@@ -112,6 +117,12 @@ export class StateIndex {
   }
 
   private touch(entry: BatchEntry, job: JobRecord): void {
+    if (job instanceof StoredJob) {
+      // Compared as numbers: the ISO texts are made only when they change the batch's.
+      if (job.startedMs >= 0 && (!entry.started || job.startedMs < Date.parse(entry.started))) entry.started = job.started;
+      if (job.updatedMs > Date.parse(entry.updated)) entry.updated = job.updated;
+      return;
+    }
     if (job.started && (!entry.started || job.started < entry.started)) entry.started = job.started;
     if (job.updated > entry.updated) entry.updated = job.updated;
   }
