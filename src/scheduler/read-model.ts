@@ -3,6 +3,7 @@ import type { BatchRecord, JobRecord, JobStatusValue } from '../core/model.js';
 import { type BatchStatusRule, deriveBatchStatus } from '../core/status.js';
 import { fullRecord, type JobRecordSource, StoredJob } from '../core/stored-job.js';
 import { type BatchStatusView, batchStatusView, type JobStatusView, jobStatusView } from '../core/view.js';
+import { FinishedBatchJson } from './finished-batch-json.js';
 import { ListingIndex } from './listing.js';
 import { type BatchEntry, StateIndex } from './state-index.js';
 
@@ -19,6 +20,7 @@ export class ReadModel {
    * A finished job kept compact has none: its JSON would cost more memory than the job itself.
    */
   private readonly jsonCache = new WeakMap<JobRecord, string>();
+  private readonly finishedBatches = new FinishedBatchJson((entry) => this.index.batch(entry.batch.name) === entry);
 
   /** With a `source` of records (the local runtime's store), finished jobs are kept compact (see `StateIndex`). */
   constructor(rules: BatchStatusRule[] | undefined, source?: JobRecordSource) {
@@ -52,16 +54,23 @@ export class ReadModel {
 
   /**
    * The same as `getBatch`, as JSON text: each job's JSON is kept until the job changes, so reading a batch of
-   * 10,000 jobs joins strings instead of serialising every job again. `pick` chooses the jobs answered
-   * (undefined: none, and no `jobStatuses`).
+   * 10,000 jobs joins strings instead of serialising every job again (a finished batch's, kept compact, is kept
+   * deflated: see `FinishedBatchJson`). `pick` chooses the jobs answered (all when not given; when it answers
+   * undefined: none, and no `jobStatuses`).
    */
-  getBatchJson(name: string, pick: (entry: BatchEntry) => readonly JobRecord[] | undefined = (entry) => entry.jobs): string {
+  getBatchJson(name: string, pick?: (entry: BatchEntry) => readonly JobRecord[] | undefined): string {
     const entry = this.batchEntry(name);
     const head = JSON.stringify(this.apiBatchView(entry, false));
-    const picked = pick(entry);
-    if (!picked) return head;
-    const jobs = picked.map((job) => this.jobJson(job, entry.batch.type));
-    return `${head.slice(0, -1)},"jobStatuses":[${jobs.join(',')}]}`;
+    const jobsJson = (jobs: readonly JobRecord[]) => `[${jobs.map((job) => this.jobJson(job, entry.batch.type)).join(',')}]`;
+    let jobs: string;
+    if (pick) {
+      const picked = pick(entry);
+      if (!picked) return head;
+      jobs = jobsJson(picked);
+    } else {
+      jobs = this.finishedBatches.jobsJson(entry, () => jobsJson(entry.jobs)) ?? jobsJson(entry.jobs);
+    }
+    return `${head.slice(0, -1)},"jobStatuses":${jobs}}`;
   }
 
   getBatchJob(batchName: string, jobName: string): JobStatusView {

@@ -129,11 +129,15 @@ describe('finished jobs read from the store, through the API (local runtime)', f
     await t.close({ keepData: true });
     t = await startTestService({ dataDir });
     assert.deepEqual(await answers(), before);
+    // Read again: a finished batch's answer is then the kept one.
+    assert.deepEqual(await answers(), before);
 
     const failed = batch.jobStatuses[1]!.name;
     await t.request.post(`/api/v1/batches/${batch.name}/jobs/${failed}/restart`).expect(200);
     const rerun = await waitFor(() => t!.request.get(`/api/v1/batches/${batch.name}/jobs/${failed}`), (r) => r.body.generation === 1 && TERMINAL.includes(r.body.status));
     assert.equal(rerun.body.podStatuses.length, 2, 'the earlier attempt is kept');
+    const reread = await waitFor(() => t!.request.get(`/api/v1/batches/${batch.name}`), (r) => r.body.jobStatuses[1].generation === 1);
+    assert.deepEqual(reread.body.jobStatuses[1], rerun.body);
     const copy = (await t.request.post(`/api/v1/batches/${batch.name}/copy`).send({}).expect(200)).body as { jobStatuses: Array<{ jobId: string; labels: unknown }> };
     assert.deepEqual(copy.jobStatuses.map((job) => [job.jobId, job.labels]), [['one', { team: 'a', part: '1' }], ['two', { team: 'a' }], ['three', { team: 'a' }]]);
     await t.request.delete(`/api/v1/jobs/${single.name}`).expect(200);
