@@ -1,33 +1,51 @@
 import type Database from 'better-sqlite3';
 import type { Labels } from '../core/labels.js';
-import type { JobRecord, JobSpec, JobStatusValue } from '../core/model.js';
+import { isTerminal, type JobRecord, type JobSpec, type JobStatusValue } from '../core/model.js';
 import { type JobRecordSource, StoredJob } from '../core/stored-job.js';
 
 /** The parts of a job record that change after acceptance, stored as one JSON column. */
 type JobState = Omit<JobRecord, 'name' | 'batchName' | 'index' | 'spec'>;
 
-/** A finished job with nothing asked of it: loaded in its compact form. */
+/** A finished job with nothing asked of it, in SQL: it has a summary (see `summaryText`). */
 const FINISHED = `(state ->> '$.status' IN ('Succeeded', 'Failed', 'Stopped') AND state ->> '$.intent' IS NULL AND state ->> '$.ending' IS NULL)`;
-/** What the compact form is made of, as a JSON array (see `fromSummary`). */
+/** `summaryText` in SQL, to give the finished jobs of a store made by an earlier version their summaries. */
 const SUMMARY = `json_array(name, idx, state ->> '$.status', state ->> '$.jobId', state ->> '$.generation', json_array_length(state, '$.attempts'),
   state ->> '$.attempts[#-1].replicaStatus', state ->> '$.created', state ->> '$.started', state ->> '$.ended', state ->> '$.updated', spec -> '$.labels')`;
 
 /**
- * Two partial indexes let a start read only what it keeps: the summaries of finished jobs (computed by SQLite
- * when a job's state becomes finished, and read from the index without touching the rows, their payloads and
- * attempts), and the positions of the other jobs, read whole.
+ * Brings a store up to the summaries: `jobs.summary` holds what a finished job is kept as (written with its
+ * state, NULL while it is live), and two partial indexes let a start read only what it keeps: the summaries
+ * (from the index, without touching the rows, their payloads and attempts), and the positions of live jobs.
  */
-export const LOAD_INDEXES = `
-CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (batch_name, idx, ${SUMMARY}) WHERE ${FINISHED};
-CREATE INDEX IF NOT EXISTS jobs_live ON jobs (batch_name, idx) WHERE NOT ${FINISHED};
-`;
+export function migrateSummaries(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>;
+  if (!columns.some((column) => column.name === 'summary')) {
+    db.transaction(() => {
+      db.exec('ALTER TABLE jobs ADD COLUMN summary TEXT');
+      db.exec(`UPDATE jobs SET summary = ${SUMMARY} WHERE ${FINISHED}`);
+    })();
+  }
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (batch_name, idx, summary) WHERE summary IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS jobs_live ON jobs (batch_name, idx) WHERE summary IS NULL;`);
+}
+
+/** What a finished job with nothing asked of it is kept as (a JSON array, see `Summary`); null for any other job. */
+export function summaryText(job: JobRecord): string | null {
+  if (!isTerminal(job.status) || job.intent || job.ending) return null;
+  const summary: Summary = [
+    job.name, job.index, job.status, job.jobId ?? null, job.generation ?? null, job.attempts.length, job.attempts.at(-1)?.replicaStatus ?? null,
+    job.created, job.started, job.ended, job.updated, job.spec.labels ?? null,
+  ];
+  return JSON.stringify(summary);
+}
 
 // A batch's finished jobs come as one JSON array: one row per batch instead of one per job. Batches still being
 // accepted have rows too: they are left out by name (`batchNames`).
 const FINISHED_QUERY = `
-  SELECT batch_name AS batch, '[' || group_concat(${SUMMARY}, ',') || ']' AS jobs
-    FROM jobs INDEXED BY jobs_finished WHERE ${FINISHED} GROUP BY batch_name`;
-const LIVE_QUERY = `SELECT name, batch_name, idx, spec, state FROM jobs INDEXED BY jobs_live WHERE NOT ${FINISHED} ORDER BY batch_name, idx`;
+  SELECT batch_name AS batch, '[' || group_concat(summary, ',') || ']' AS jobs
+    FROM jobs INDEXED BY jobs_finished WHERE summary IS NOT NULL GROUP BY batch_name`;
+const LIVE_QUERY = 'SELECT name, batch_name, idx, spec, state FROM jobs INDEXED BY jobs_live WHERE summary IS NULL ORDER BY batch_name, idx';
 
 type Summary = [string, number, JobStatusValue, string | null, number | null, number, string | null, string, string | null, string | null, string, Labels | null];
 

@@ -7,7 +7,7 @@ import type { JobTimeline } from '../core/timeline.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, StoreHealth } from './store.js';
 import { chunksOf } from './chunks.js';
-import { loadJobs } from './load-jobs.js';
+import { loadJobs, summaryText } from './load-jobs.js';
 import { createDatabase, FileIdentity, hasNoSpace, migrate, SCHEMA } from './store-file.js';
 import { IdempotencyTable } from './idempotency-table.js';
 import { TimelineTable } from './timeline-table.js';
@@ -98,7 +98,7 @@ export class SqliteStore implements JobStore {
       insertBatch: this.db.prepare('INSERT INTO batches (name, type, batch_id, created, accepting, labels) VALUES (?, ?, ?, ?, ?, ?)'),
       accepted: this.db.prepare('UPDATE batches SET accepting = 0 WHERE name = ?'),
       insertJob: this.db.prepare('INSERT INTO jobs (name, batch_name, idx, spec, state, payload) VALUES (?, ?, ?, ?, ?, ?)'),
-      updateJob: this.db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
+      updateJob: this.db.prepare('UPDATE jobs SET state = ?, summary = ? WHERE name = ?'),
       payload: this.db.prepare('SELECT payload FROM jobs WHERE name = ?').pluck(),
       job: this.db.prepare('SELECT batch_name, idx, spec, state FROM jobs WHERE name = ?'),
       deleteJobs: this.db.prepare('DELETE FROM jobs WHERE batch_name = ?'),
@@ -314,7 +314,7 @@ export class SqliteStore implements JobStore {
     if (durable) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
-        for (const job of this.pending.values()) this.statements.updateJob.run(stateText(job), job.name);
+        for (const job of this.pending.values()) this.statements.updateJob.run(stateText(job), summaryText(job), job.name);
         for (const [key, value] of this.pendingMeta) this.statements.setMeta.run(key, value);
         this.timeline.write();
         body?.();

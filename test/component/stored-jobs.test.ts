@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { Attempt, JobRecord, JobStatusValue, NewBatch } from '../../src/core/model.js';
 import { fullRecord, recordTransitionKey, StoredJob } from '../../src/core/stored-job.js';
 import { jobStatusView } from '../../src/core/view.js';
@@ -71,6 +72,23 @@ describe('finished jobs kept compact over a real SQLite store', () => {
     // Jobs with the same labels share one object: the index holds them once.
     assert.deepEqual((loaded[0] as StoredJob).labels, labels);
     assert.equal((loaded[0] as StoredJob).labels, (loaded[1] as StoredJob).labels);
+  });
+
+  it('when a store made before summaries is opened, its finished jobs get theirs and load compact', async () => {
+    const records = [aRecord('batch-c', 0), aRecord('batch-c', 1)];
+    await store.insertBatch(aBatch('batch-c', records));
+    const saved = [ended(records[0]!, 'Succeeded'), { ...records[1]!, status: 'Running' as const, started: created }];
+    for (const job of saved) store.saveJob(job);
+    assert.ok(store.flush());
+    store.close();
+    const file = path.join(dir, 'jobs.db');
+    const earlier = new Database(file);
+    earlier.exec('DROP INDEX jobs_finished; DROP INDEX jobs_live; ALTER TABLE jobs DROP COLUMN summary');
+    earlier.close();
+    store = new SqliteStore({ file });
+    const loaded = store.load().jobs;
+    assert.deepEqual(loaded.map((job) => job instanceof StoredJob), [true, false]);
+    assert.deepEqual(loaded.map(fullRecord), saved);
   });
 
   it('when a job finishes, the index keeps it whole until its change is committed, then compact, and answers the same record', async () => {
