@@ -1,3 +1,4 @@
+import { ApiError } from './errors.js';
 import type { Labels } from './labels.js';
 import { type Attempt, isTerminal, type JobRecord, type JobSpec, type JobStatusValue } from './model.js';
 import { transitionKeyOf } from './timeline.js';
@@ -130,10 +131,10 @@ export class StoredJob implements JobRecord {
     return undefined;
   }
 
-  /** The whole record, as the store holds it. */
+  /** The whole record, as the store holds it; a job whose rows were just deleted (its batch being removed) is not found. */
   full(): JobRecord {
     const record = this.source.readJob(this.name);
-    if (!record) throw new Error(`the record of the finished job ${this.name} is no longer in the store`);
+    if (!record) throw ApiError.notFound('job', this.name);
     return record;
   }
 }

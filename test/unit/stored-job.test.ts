@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { ApiError } from '../../src/core/errors.js';
 import type { JobRecord } from '../../src/core/model.js';
 import { fullRecord, StoredJob, type StoredFields } from '../../src/core/stored-job.js';
 
@@ -35,5 +36,12 @@ describe('StoredJob', () => {
     assert.equal(fullRecord(job), whole);
     const record = { ...whole, name: 'k' };
     assert.equal(fullRecord(record), record);
+  });
+});
+
+describe('StoredJob whose rows are gone', () => {
+  it('when the store no longer has the job (its batch is being deleted), reading it answers 404', () => {
+    const job = StoredJob.of({ readJob: () => undefined, isPending: () => false }, fields())!;
+    assert.throws(() => fullRecord(job), (error: unknown) => error instanceof ApiError && error.code === 404);
   });
 });
