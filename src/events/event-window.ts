@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { BatchEventType } from '../notifications/events.js';
 
 /** One event of the live stream, with its wire form made once for every reader. */
@@ -13,29 +14,47 @@ export interface LiveEvent {
 }
 
 /**
- * The newest events: a ring of at most `capacity`, numbered by position since the start. Readers keep a
- * position into it instead of a copy of what they have not been sent, and a reader resuming with
- * `Last-Event-ID` finds its place through the index from id to position.
+ * Events per block. A full block is compressed: the events of a window are mostly the same batch and job
+ * texts again, so a block of them shrinks about twentyfold, and the window of 20,000 events costs a few
+ * MiB instead of tens (memory the service otherwise holds per finished job, issue 14).
+ */
+export const BLOCK_EVENTS = 128;
+/** Inflated blocks kept for readers catching up (each reads its blocks in order). */
+const INFLATED_KEPT = 2;
+const HEX_ID = /^[0-9a-f]{32}$/;
+
+interface SealedBlock {
+  /** Position of the block's first event. */
+  first: number;
+  /** The block's events as deflated JSON. */
+  data: Buffer;
+  /** Each event's id as 16 bytes (event ids are 32 hex digits), to find a `Last-Event-ID` without inflating. */
+  ids: Buffer;
+}
+
+/**
+ * The newest events: at most `capacity`, numbered by position since the start. Readers keep a position into
+ * it instead of a copy of what they have not been sent, and a reader resuming with `Last-Event-ID` finds its
+ * place by id. The newest events (the open block) are kept as they are; older ones in compressed blocks.
  */
 export class EventWindow {
-  private readonly ring: Array<LiveEvent | undefined>;
-  private readonly positions = new Map<string, number>();
-  /** Position of the next event; the ring holds positions `[head - size, head)`. */
+  private readonly sealed: SealedBlock[] = [];
+  private open: LiveEvent[] = [];
+  private readonly inflated = new Map<number, LiveEvent[]>();
+  /** Position of the next event; the window holds positions `[head - size, head)`. */
   private next = 0;
   private size = 0;
 
-  constructor(readonly capacity: number) {
-    this.ring = new Array<LiveEvent | undefined>(capacity);
-  }
+  constructor(readonly capacity: number) {}
 
   push(event: LiveEvent): void {
-    const slot = this.next % this.capacity;
-    const evicted = this.ring[slot];
-    if (evicted && this.positions.get(evicted.id) === this.next - this.capacity) this.positions.delete(evicted.id);
-    this.ring[slot] = event;
-    this.positions.set(event.id, this.next);
+    this.open.push(event);
     this.next++;
     this.size = Math.min(this.size + 1, this.capacity);
+    if (this.open.length === BLOCK_EVENTS) this.seal();
+    while (this.sealed.length > 0 && this.sealed[0]!.first + BLOCK_EVENTS <= this.oldest) {
+      this.inflated.delete(this.sealed.shift()!.first);
+    }
   }
 
   /** The position the next event will have. */
@@ -50,16 +69,62 @@ export class EventWindow {
 
   /** The event at a position, if it is still kept. */
   at(position: number): LiveEvent | undefined {
-    return position >= this.oldest && position < this.next ? this.ring[position % this.capacity] : undefined;
+    if (position < this.oldest || position >= this.next) return undefined;
+    const openFirst = this.next - this.open.length;
+    if (position >= openFirst) return this.open[position - openFirst];
+    const first = position - (position % BLOCK_EVENTS);
+    return this.eventsOf(first)?.[position - first];
   }
 
   /** The position of the event with this id, if it is still kept. */
   positionOf(id: string): number | undefined {
-    return this.positions.get(id);
+    const openFirst = this.next - this.open.length;
+    for (let i = this.open.length - 1; i >= 0; i--) if (this.open[i]!.id === id) return this.kept(openFirst + i);
+    if (!HEX_ID.test(id)) return undefined;
+    const needle = Buffer.from(id, 'hex');
+    for (let b = this.sealed.length - 1; b >= 0; b--) {
+      const { first, ids } = this.sealed[b]!;
+      for (let at = ids.lastIndexOf(needle); at >= 0; at = at > 0 ? ids.lastIndexOf(needle, at - 1) : -1) {
+        if (at % needle.length === 0) return this.kept(first + at / needle.length);
+      }
+    }
+    return undefined;
   }
 
   /** The newest event's id, if any. */
   get newest(): string | undefined {
     return this.at(this.next - 1)?.id;
+  }
+
+  private kept(position: number): number | undefined {
+    return position >= this.oldest ? position : undefined;
+  }
+
+  private seal(): void {
+    const events = this.open;
+    this.open = [];
+    const ids = Buffer.alloc(16 * events.length);
+    events.forEach((event, i) => {
+      if (HEX_ID.test(event.id)) ids.write(event.id, 16 * i, 'hex');
+    });
+    const first = this.next - events.length;
+    this.sealed.push({ first, data: deflateRawSync(JSON.stringify(events)), ids });
+  }
+
+  private eventsOf(first: number): LiveEvent[] | undefined {
+    const cached = this.inflated.get(first);
+    if (cached) return cached;
+    const oldest = this.sealed[0];
+    const block = oldest && this.sealed[(first - oldest.first) / BLOCK_EVENTS];
+    if (!block || block.first !== first) return undefined;
+    const events = JSON.parse(inflateRawSync(block.data).toString()) as LiveEvent[];
+    this.keepInflated(first, events);
+    return events;
+  }
+
+  private keepInflated(first: number, events: LiveEvent[]): void {
+    this.inflated.delete(first);
+    this.inflated.set(first, events);
+    if (this.inflated.size > INFLATED_KEPT) this.inflated.delete(this.inflated.keys().next().value!);
   }
 }

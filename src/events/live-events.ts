@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { ApiError } from '../core/errors.js';
 import type { BatchStatusView, JobStatusView } from '../core/view.js';
 import { deleteEvent, eventId, isInitial, type OutboxEvent, transitionKey, updateEvent } from '../notifications/events.js';
-import type { SchedulerListener } from '../scheduler/scheduler.js';
+import type { OpenedBatch, SchedulerListener } from '../scheduler/scheduler.js';
+import { isInitialRecord, recordTransitionKey } from '../core/stored-job.js';
 import { realTimers, type Timers } from '../store/write-health.js';
 import { EventWindow, type LiveEvent } from './event-window.js';
 import { type ChunkCache, type EventFilter, SseReader } from './sse-reader.js';
@@ -23,6 +24,8 @@ export interface LiveEventsOptions {
 /** Advice to EventSource clients: reconnect after this long. */
 const RETRY_MS = 2000;
 const CLOSE_GRACE_MS = 30_000;
+/** Distinct transition keys shared; past this many, sharing starts over (only memory is at stake). */
+const MAX_KEYS = 1000;
 /** How long new events wait to be written to readers, at most. */
 const PUMP_MS = 20;
 
@@ -39,6 +42,7 @@ export class LiveEvents implements SchedulerListener {
   private readonly readers = new Set<SseReader>();
   /** The transition last told per job that has left its initial state. */
   private readonly told = new Map<string, string>();
+  private readonly keys = new Map<string, string>();
   private readonly timers: Timers;
   private pumpScheduled = false;
   private heartbeat: unknown;
@@ -53,8 +57,10 @@ export class LiveEvents implements SchedulerListener {
     return this.readers.size;
   }
 
-  opened(batches: BatchStatusView[]): void {
-    for (const batch of batches) for (const job of batch.jobStatuses ?? []) if (!isInitial(job)) this.told.set(job.name, transitionKey(job));
+  opened(batches: OpenedBatch[]): void {
+    for (const { jobs } of batches) {
+      for (const job of jobs) if (!isInitialRecord(job)) this.told.set(job.name, this.shared(recordTransitionKey(job)));
+    }
   }
 
   batchCreated(batch: BatchStatusView): void {
@@ -68,7 +74,7 @@ export class LiveEvents implements SchedulerListener {
     const key = transitionKey(job);
     const told = this.told.get(job.name);
     if (told === key || (told === undefined && isInitial(job))) return;
-    this.told.set(job.name, key);
+    this.told.set(job.name, this.shared(key));
     this.publish(updateEvent(batch, job));
   }
 
@@ -122,6 +128,15 @@ export class LiveEvents implements SchedulerListener {
     this.closed = true;
     this.timers.clearTimeout(this.heartbeat);
     for (const reader of [...this.readers]) reader.end();
+  }
+
+  /** Transition keys are few and every job has one: each job holds the same string, not its own copy. */
+  private shared(key: string): string {
+    const known = this.keys.get(key);
+    if (known !== undefined) return known;
+    if (this.keys.size >= MAX_KEYS) this.keys.clear();
+    this.keys.set(key, key);
+    return key;
   }
 
   private publish(event: Pick<OutboxEvent, 'id' | 'type' | 'batch' | 'job' | 'body'>): void {

@@ -1,7 +1,9 @@
-import type { BatchStatusView, JobStatusView } from '../core/view.js';
+import type { JobRecord } from '../core/model.js';
+import { fullRecord, recordTransitionKey } from '../core/stored-job.js';
+import { type BatchStatusView, type JobStatusView, jobStatusView } from '../core/view.js';
 import type { Logger } from '../logger.js';
 import type { Observer } from '../metrics.js';
-import type { SchedulerListener } from '../scheduler/scheduler.js';
+import type { OpenedBatch, SchedulerListener } from '../scheduler/scheduler.js';
 import { PermanentRefusal, post, receiverHost, retryDelayMs, TransientFailure } from './delivery.js';
 import { createEvents, deleteEvent, type EventHeader, isInitial, type OutboxEvent, transitionKey, updateEvent } from './events.js';
 import type { DeadLetter, Outbox } from './outbox.js';
@@ -61,15 +63,16 @@ export class Notifier implements SchedulerListener {
   }
 
   /** Tells what changed while the service was down (or was never told), then starts sending. */
-  opened(batches: BatchStatusView[]): void {
+  opened(batches: OpenedBatch[]): void {
     this.told = this.options.outbox.lastTold();
     this.writer.drop(this.counted(this.queue.add(this.options.outbox.pending())));
-    for (const batch of batches) {
-      const jobs = batch.jobStatuses ?? [];
+    for (const { view, jobs } of batches) {
+      // A job's view is made only when it has something to tell: a finished job's is read from the store.
+      const jobView = (job: JobRecord) => jobStatusView(fullRecord(job), view.batchType);
       if (!jobs.some((job) => this.told.has(job.name))) {
-        this.batchCreated(batch);
+        this.batchCreated({ ...view, jobStatuses: jobs.map(jobView) });
       } else {
-        for (const job of jobs) this.jobChanged(batch, job);
+        for (const job of jobs) if (this.told.get(job.name) !== recordTransitionKey(job)) this.jobChanged(view, jobView(job));
       }
     }
     this.started = true;

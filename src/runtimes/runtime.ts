@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.js';
 import type { ScheduleState } from '../core/schedules.js';
+import type { JobRecordSource } from '../core/stored-job.js';
 import type { JobTimeline } from '../core/timeline.js';
 
 export type { Snapshot };
@@ -48,6 +49,11 @@ export interface Runtime {
   restart(jobs: readonly JobRecord[]): Promise<void>;
   /** The job's status timeline: recorded (local) or derived from what the cluster keeps (Kubernetes). */
   timeline?(job: JobRecord): JobTimeline;
+  /**
+   * Where finished jobs' whole records can be read back (the local runtime's store): with it the index keeps
+   * finished jobs compact. Kubernetes has none and keeps whole records.
+   */
+  readonly recordSource?: JobRecordSource;
   /** Ends whatever still runs for these jobs and removes the batch with all its records and files. */
   remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
   /**

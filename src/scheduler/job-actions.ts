@@ -3,6 +3,7 @@ import { ApiError } from '../core/errors.js';
 import type { Labels } from '../core/labels.js';
 import type { BatchDescription, JobDescription, JobRecord, JobSettings } from '../core/model.js';
 import { isRestartable, restartProblem, type RestartScope } from '../core/restart.js';
+import { fullRecord } from '../core/stored-job.js';
 import { checkBatchDescription, checkJobDescription } from '../core/validate.js';
 import { type BatchStatusView, type JobStatusView, jobStatusView } from '../core/view.js';
 import type { Logger } from '../logger.js';
@@ -72,7 +73,7 @@ export class JobActions {
   async restartBatch(batchName: string, scope: RestartScope): Promise<BatchStatusView> {
     const entry = this.options.reads.batchEntry(batchName);
     this.checkOpen(entry);
-    const jobs = entry.jobs.filter((job) => isRestartable(job.status, scope) && !job.intent);
+    const jobs = entry.jobs.filter((job) => isRestartable(job.status, scope) && !job.intent).map(fullRecord);
     if (jobs.length === 0) {
       throw ApiError.badRequest(scope === 'ended'
         ? `no job of the batch ${batchName} has ended; stop the batch first, or wait for its jobs to end, then restart it`
@@ -100,7 +101,7 @@ export class JobActions {
   async copyBatch(batchName: string, copy: BatchCopy, checks: CopyChecks = {}): Promise<BatchStatusView> {
     const source = this.options.reads.batchEntry(batchName);
     checks.beforeAccept?.(source.jobs.length);
-    const jobs = [...source.jobs];
+    const jobs = source.jobs.map(fullRecord);
     const override = copy.defaultRadixJobComponentConfig ?? {};
     const descriptions = await this.copies(source.batch.labels, jobs, override);
     descriptions.forEach((description, i) => checks.inherited?.(description, `jobScheduleDescriptions[${i}].`));

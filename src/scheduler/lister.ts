@@ -77,7 +77,7 @@ export class Lister {
     if (cursor.epoch === this.epoch) return cursor.key;
     const found = this.reads.index.job(cursor.name);
     if (!found || (scope && found.entry !== scope)) throwExpired();
-    return this.listing.jobKey(found.entry, found.entry.jobs.indexOf(found.job)) ?? throwExpired();
+    return this.listing.jobKey(found.entry, found.position) ?? throwExpired();
   }
 
   private next(list: ListName, key: number | undefined, name: string | undefined): string | undefined {

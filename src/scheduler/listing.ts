@@ -1,6 +1,8 @@
 import type { Requirement } from '../core/labels.js';
 import { selects } from '../core/labels.js';
-import { JOB_STATUSES, type JobRecord, type JobSpec, type JobStatusValue } from '../core/model.js';
+import type { Labels } from '../core/labels.js';
+import { JOB_STATUSES, type JobRecord, type JobStatusValue } from '../core/model.js';
+import { labelsOf } from '../core/stored-job.js';
 import { cheapest, collect, type KeySource, type Page, Postings, range, union } from './postings.js';
 import type { BatchEntry } from './state-index.js';
 
@@ -49,8 +51,8 @@ export class ListingIndex implements IndexListener {
   /** Single jobs' and batches' jobs apart, so that a list of either never reads the other's. */
   private readonly jobs = { job: new Postings(), batch: new Postings() };
   private readonly batches = new Postings();
-  /** Jobs of a batch mostly share one spec: its label terms are made once, and the same strings reused. */
-  private readonly labelTerms = new WeakMap<JobSpec, string[]>();
+  /** Jobs of a batch mostly share one set of labels: its terms are made once, and the same strings reused. */
+  private readonly labelTerms = new WeakMap<Labels, string[]>();
   private readonly ordinals = new Map<string, number>();
   private readonly entries = new Map<number, BatchEntry>();
   private readonly batchStatus = new Map<number, string>();
@@ -79,7 +81,7 @@ export class ListingIndex implements IndexListener {
     const ordinal = this.ordinals.get(entry.batch.name)!;
     const key = ordinal * STRIDE + position;
     const postings = this.jobs[entry.batch.type];
-    if (previous.jobId !== job.jobId || previous.spec.labels !== job.spec.labels) {
+    if (previous.jobId !== job.jobId || labelsOf(previous) !== labelsOf(job)) {
       for (const term of this.jobTerms(previous, entry.batch.type)) postings.delete(term, key);
       for (const term of this.jobTerms(job, entry.batch.type)) postings.add(term, key);
     } else if (previous.status !== job.status) {
@@ -186,12 +188,14 @@ export class ListingIndex implements IndexListener {
     if (type === 'job') yield ALL;
     yield STATUS_TERMS[job.status];
     if (job.jobId !== undefined) yield `i\0${job.jobId}`;
-    let labels = this.labelTerms.get(job.spec);
-    if (!labels) {
-      labels = Object.entries(job.spec.labels ?? {}).flatMap(([key, value]) => [`k\0${key}`, `l\0${key}\0${value}`]);
-      this.labelTerms.set(job.spec, labels);
+    const labels = labelsOf(job);
+    if (!labels) return;
+    let terms = this.labelTerms.get(labels);
+    if (!terms) {
+      terms = Object.entries(labels).flatMap(([key, value]) => [`k\0${key}`, `l\0${key}\0${value}`]);
+      this.labelTerms.set(labels, terms);
     }
-    yield* labels;
+    yield* terms;
   }
 
   private refreshStatus(entry: BatchEntry, ordinal: number): void {
@@ -230,5 +234,5 @@ function positiveTerms(filter: Pick<JobFilter, 'statuses' | 'jobId' | 'selector'
 function matchesJob(job: JobRecord, filter: JobFilter): boolean {
   if (filter.statuses && !filter.statuses.has(job.status)) return false;
   if (filter.jobId !== undefined && job.jobId !== filter.jobId) return false;
-  return selects(job.spec.labels, filter.selector);
+  return selects(labelsOf(job), filter.selector);
 }

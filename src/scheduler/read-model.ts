@@ -1,7 +1,9 @@
 import { ApiError } from '../core/errors.js';
 import type { BatchRecord, JobRecord, JobStatusValue } from '../core/model.js';
 import { type BatchStatusRule, deriveBatchStatus } from '../core/status.js';
+import { fullRecord, type JobRecordSource, StoredJob } from '../core/stored-job.js';
 import { type BatchStatusView, batchStatusView, type JobStatusView, jobStatusView } from '../core/view.js';
+import { FinishedBatchJson } from './finished-batch-json.js';
 import { ListingIndex } from './listing.js';
 import { type BatchEntry, StateIndex } from './state-index.js';
 
@@ -13,18 +15,23 @@ export class ReadModel {
   readonly index: StateIndex;
   /** Secondary indexes for filtered, paged lists, fed by the state index. */
   readonly listing: ListingIndex;
-  /** Job records are replaced, never changed, on every change: a record's JSON stays valid while it is current. */
+  /**
+   * Job records are replaced, never changed, on every change: a record's JSON stays valid while it is current.
+   * A finished job kept compact has none: its JSON would cost more memory than the job itself.
+   */
   private readonly jsonCache = new WeakMap<JobRecord, string>();
+  private readonly finishedBatches = new FinishedBatchJson((entry) => this.index.batch(entry.batch.name) === entry);
 
-  constructor(rules: BatchStatusRule[] | undefined) {
+  /** With a `source` of records (the local runtime's store), finished jobs are kept compact (see `StateIndex`). */
+  constructor(rules: BatchStatusRule[] | undefined, source?: JobRecordSource) {
     this.listing = new ListingIndex((entry) => deriveBatchStatus(entry.counts, entry.jobs.length, rules));
-    this.index = new StateIndex(rules, this.listing);
+    this.index = new StateIndex(rules, this.listing, source);
   }
 
   listJobs(): JobStatusView[] {
     const views: JobStatusView[] = [];
     for (const entry of this.index.allBatches()) {
-      if (entry.batch.type === 'job') for (const job of entry.jobs) views.push(jobStatusView(job, 'job'));
+      if (entry.batch.type === 'job') for (const job of entry.jobs) views.push(jobStatusView(fullRecord(job), 'job'));
     }
     return views;
   }
@@ -47,16 +54,23 @@ export class ReadModel {
 
   /**
    * The same as `getBatch`, as JSON text: each job's JSON is kept until the job changes, so reading a batch of
-   * 10,000 jobs joins strings instead of serialising every job again. `pick` chooses the jobs answered
-   * (undefined: none, and no `jobStatuses`).
+   * 10,000 jobs joins strings instead of serialising every job again (a finished batch's, kept compact, is kept
+   * deflated: see `FinishedBatchJson`). `pick` chooses the jobs answered (all when not given; when it answers
+   * undefined: none, and no `jobStatuses`).
    */
-  getBatchJson(name: string, pick: (entry: BatchEntry) => readonly JobRecord[] | undefined = (entry) => entry.jobs): string {
+  getBatchJson(name: string, pick?: (entry: BatchEntry) => readonly JobRecord[] | undefined): string {
     const entry = this.batchEntry(name);
     const head = JSON.stringify(this.apiBatchView(entry, false));
-    const picked = pick(entry);
-    if (!picked) return head;
-    const jobs = picked.map((job) => this.jobJson(job, entry.batch.type));
-    return `${head.slice(0, -1)},"jobStatuses":[${jobs.join(',')}]}`;
+    const jobsJson = (jobs: readonly JobRecord[]) => `[${jobs.map((job) => this.jobJson(job, entry.batch.type)).join(',')}]`;
+    let jobs: string;
+    if (pick) {
+      const picked = pick(entry);
+      if (!picked) return head;
+      jobs = jobsJson(picked);
+    } else {
+      jobs = this.finishedBatches.jobsJson(entry, () => jobsJson(entry.jobs)) ?? jobsJson(entry.jobs);
+    }
+    return `${head.slice(0, -1)},"jobStatuses":${jobs}}`;
   }
 
   getBatchJob(batchName: string, jobName: string): JobStatusView {
@@ -97,6 +111,7 @@ export class ReadModel {
     return found.job;
   }
 
+  /** The jobs as the index holds them (finished ones may be compact). */
   jobsOfType(type: BatchRecord['type']): JobRecord[] {
     const jobs: JobRecord[] = [];
     for (const entry of this.index.allBatches()) {
@@ -106,7 +121,7 @@ export class ReadModel {
   }
 
   jobView(job: JobRecord, entry: BatchEntry): JobStatusView {
-    return jobStatusView(job, entry.batch.type);
+    return jobStatusView(fullRecord(job), entry.batch.type);
   }
 
   /** A batch as the API's reads answer it: with how many of its jobs are in each status. */
@@ -117,11 +132,12 @@ export class ReadModel {
   }
 
   batchView(entry: BatchEntry, withJobs: boolean): BatchStatusView {
-    const jobs = withJobs ? entry.jobs.map((job) => jobStatusView(job, entry.batch.type)) : undefined;
+    const jobs = withJobs ? entry.jobs.map((job) => jobStatusView(fullRecord(job), entry.batch.type)) : undefined;
     return batchStatusView(entry.batch, this.index.summary(entry), jobs);
   }
 
   private jobJson(job: JobRecord, type: BatchRecord['type']): string {
+    if (job instanceof StoredJob) return JSON.stringify(jobStatusView(job.full(), type));
     let text = this.jsonCache.get(job);
     if (text === undefined) {
       text = JSON.stringify(jobStatusView(job, type));

@@ -6,6 +6,7 @@ import type { BatchDescription, JobDescription, JobRecord, JobSettings, JobStatu
 import { isTerminal } from '../core/model.js';
 import { jobOutcome } from '../core/outcome.js';
 import { isInFlight } from '../core/status.js';
+import { fullRecord } from '../core/stored-job.js';
 import { acceptedEntry, type JobTimeline } from '../core/timeline.js';
 import { checkBatchDescription, checkJobDescription } from '../core/validate.js';
 import { type BatchStatusView, type JobStatusView, jobStatusView, success, type SuccessView } from '../core/view.js';
@@ -24,10 +25,19 @@ import { ReadModel } from './read-model.js';
 import { RunQueue } from './run-queue.js';
 import type { BatchEntry } from './state-index.js';
 
+/**
+ * A batch as the scheduler opened it: its state (without `jobStatuses`) and its jobs as the index holds them.
+ * Finished jobs may be compact: `recordTransitionKey(job)` costs nothing, a view `jobStatusView(fullRecord(job))` reads the store.
+ */
+export interface OpenedBatch {
+  view: BatchStatusView;
+  jobs: readonly JobRecord[];
+}
+
 /** Told of every change the API can show, in order (the webhook notifier listens). */
 export interface SchedulerListener {
   /** Every batch with its jobs, once the runtime is open and before any other call. */
-  opened(batches: BatchStatusView[]): void;
+  opened(batches: OpenedBatch[]): void;
   batchCreated(batch: BatchStatusView): void;
   jobChanged(batch: BatchStatusView, job: JobStatusView): void;
   batchDeleted(batch: BatchStatusView, jobNames: string[]): void;
@@ -77,7 +87,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? (() => new Date());
-    this.reads = new ReadModel(options.component.batchStatusRules);
+    this.reads = new ReadModel(options.component.batchStatusRules, options.runtime.recordSource);
     this.output = new JobOutput({ index: this.reads.index, runtime: options.runtime, componentVariables: options.component.variables });
     this.lister = new Lister(this.reads, this.reads.listing, options.component.batchStatusRules);
     const { name: _name, schedulerPort: _port, payload: _payload, notifications: _n, batchStatusRules: _rules, safeToRestart: _safe, allowOverrides: _allow, idempotentBatchId: _key, ...settings } = options.component;
@@ -127,7 +137,7 @@ export class Scheduler {
       else if (isInFlight(job.status)) resume.push(job);
     }
     this.started = true;
-    this.options.listener?.opened([...index.allBatches()].map((entry) => this.reads.batchView(entry, true)));
+    this.options.listener?.opened([...index.allBatches()].map((entry) => ({ view: this.reads.batchView(entry, false), jobs: entry.jobs })));
     for (const job of resume) this.queue.resume(job);
     if (this.options.history) this.history.start();
     this.options.logger.info('scheduler started', { batches: snapshot.batches.length, jobs: snapshot.jobs.length, resumed: resume.length });
@@ -314,6 +324,7 @@ export class Scheduler {
     this.output.close();
     this.queue.close();
     this.history.close();
+    this.reads.index.close();
     await Promise.allSettled(this.deleting.values());
   }
 
@@ -347,7 +358,7 @@ export class Scheduler {
     if (!previous) return;
     const listener = this.options.listener;
     if (listener) {
-      const entry = index.job(job.name)!.entry;
+      const entry = index.entryOf(job.name)!;
       listener.jobChanged(this.reads.batchView(entry, false), jobStatusView(job, entry.batch.type));
     }
     if (isTerminal(job.status) && !isTerminal(previous.status)) {
@@ -374,7 +385,7 @@ export class Scheduler {
     const name = entry.batch.name;
     let removal = this.deleting.get(name);
     if (!removal) {
-      removal = this.options.runtime.remove(entry.batch, entry.jobs).then(() => {
+      removal = this.options.runtime.remove(entry.batch, entry.jobs.map(fullRecord)).then(() => {
         this.options.listener?.batchDeleted(this.reads.batchView(entry, false), entry.jobs.map((job) => job.name));
         this.reads.index.removeBatch(name);
         this.queue.forget(entry.jobs.map((job) => job.name));

@@ -1,11 +1,14 @@
 import type { BatchRecord, JobRecord } from '../core/model.js';
 import { isTerminal } from '../core/model.js';
+import { fullRecord, type JobRecordSource, StoredJob } from '../core/stored-job.js';
+import { Compactor } from './compactor.js';
 import type { IndexListener } from './listing.js';
 import { allDone, type BatchStatusRule, type BatchSummary, deriveBatchStatus, emptyCounts, type StatusCounts } from '../core/status.js';
 
 /** A batch with its jobs in order and running counts of their statuses. */
 export interface BatchEntry {
   batch: BatchRecord;
+  /** Finished jobs may be `StoredJob`s: take `fullRecord(job)` to change, copy or show one. */
   jobs: JobRecord[];
   counts: StatusCounts;
   started: string | null;
@@ -18,10 +21,16 @@ export interface BatchEntry {
  */
 export class StateIndex {
   private readonly batches = new Map<string, BatchEntry>();
-  private readonly jobs = new Map<string, { entry: BatchEntry; position: number }>();
+  private readonly jobs = new Map<string, Slot>();
+  private readonly compactor: Compactor | undefined;
 
-  /** `listener` (the listing's secondary indexes) is told of every change, after it is applied. */
-  constructor(private readonly rules: BatchStatusRule[] = [], private readonly listener?: IndexListener) {}
+  /**
+   * `listener` (the listing's secondary indexes) is told of every change, after it is applied. With a
+   * `source` (the store), finished jobs are kept in their compact form once their latest state is committed.
+   */
+  constructor(private readonly rules: BatchStatusRule[] = [], private readonly listener?: IndexListener, source?: JobRecordSource) {
+    this.compactor = source && new Compactor(source, (name) => this.jobs.get(name));
+  }
 
   addBatch(batch: BatchRecord, jobs: JobRecord[]): BatchEntry {
     const entry: BatchEntry = { batch, jobs: [], counts: emptyCounts(), started: null, updated: batch.created };
@@ -51,6 +60,7 @@ export class StateIndex {
     slot.entry.counts[job.status]++;
     this.touch(slot.entry, job);
     this.listener?.jobChanged(slot.entry, slot.position, previous, job);
+    if (isTerminal(job.status)) this.compactor?.later(job.name);
     return previous;
   }
 
@@ -66,9 +76,15 @@ export class StateIndex {
     return this.batches.get(name);
   }
 
-  job(name: string): { job: JobRecord; entry: BatchEntry } | undefined {
+  /** The job's whole record (read from the store for a finished job kept compact), its batch and its position there. */
+  job(name: string): { job: JobRecord; entry: BatchEntry; position: number } | undefined {
     const slot = this.jobs.get(name);
-    return slot && { job: slot.entry.jobs[slot.position]!, entry: slot.entry };
+    return slot && { job: fullRecord(slot.entry.jobs[slot.position]!), entry: slot.entry, position: slot.position };
+  }
+
+  /** The batch a job is in, without reading its record. */
+  entryOf(name: string): BatchEntry | undefined {
+    return this.jobs.get(name)?.entry;
   }
 
   /** Jobs indexed now, in every batch. */
@@ -84,16 +100,38 @@ export class StateIndex {
     const total = entry.jobs.length;
     const done = allDone(entry.counts, total);
     let ended: string | null = null;
+    let storedEnded = -1;
     if (done) {
-      for (const job of entry.jobs) if (job.ended && (!ended || job.ended > ended)) ended = job.ended;
+      for (const job of entry.jobs) {
+        if (job instanceof StoredJob) storedEnded = Math.max(storedEnded, job.endedMs);
+        else if (job.ended && (!ended || job.ended > ended)) ended = job.ended;
+      }
     }
+    if (storedEnded >= 0 && (!ended || storedEnded > Date.parse(ended))) ended = new Date(storedEnded).toISOString();
     return { status: deriveBatchStatus(entry.counts, total, this.rules), started: entry.started, ended, updated: entry.updated };
   }
 
+  /** Stops compacting (the service is closing); can be called twice. */
+  close(): void {
+    this.compactor?.close();
+  }
+
   private touch(entry: BatchEntry, job: JobRecord): void {
+    if (job instanceof StoredJob) {
+      // Compared as numbers: the ISO texts are made only when they change the batch's.
+      if (job.startedMs >= 0 && (!entry.started || job.startedMs < Date.parse(entry.started))) entry.started = job.started;
+      if (job.updatedMs > Date.parse(entry.updated)) entry.updated = job.updated;
+      return;
+    }
     if (job.started && (!entry.started || job.started < entry.started)) entry.started = job.started;
     if (job.updated > entry.updated) entry.updated = job.updated;
   }
+}
+
+/** Where a job is in the index. */
+export interface Slot {
+  entry: BatchEntry;
+  position: number;
 }
 
 export { isTerminal };

@@ -7,6 +7,7 @@ import type { JobTimeline } from '../core/timeline.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, StoreHealth } from './store.js';
 import { chunksOf } from './chunks.js';
+import { loadJobs, summaryText } from './load-jobs.js';
 import { createDatabase, FileIdentity, hasNoSpace, migrate, SCHEMA } from './store-file.js';
 import { IdempotencyTable } from './idempotency-table.js';
 import { TimelineTable } from './timeline-table.js';
@@ -17,6 +18,12 @@ import { faultOf, realTimers, refusalOf, StoreGoneError, type StoreObserver, typ
  * synchronous, so this stalls the event loop: long enough for a short lock, short enough for clients.
  */
 export const DEFAULT_BUSY_TIMEOUT_MS = 500;
+
+/**
+ * SQLite's own page cache (better-sqlite3 builds it 16 MiB): the operating system caches the file too, and
+ * memory held here counts against the service's memory per job (issue 14).
+ */
+const CACHE_KIB = 2048;
 
 export interface SqliteStoreOptions {
   /** The database file; created (complete, mode 0600) when it does not exist. */
@@ -34,7 +41,7 @@ export interface SqliteStoreOptions {
 }
 
 /** The parts of a job record that change after acceptance, stored as one JSON column. */
-type JobState = Omit<JobRecord, 'name' | 'batchName' | 'index' | 'spec'>;
+export type JobState = Omit<JobRecord, 'name' | 'batchName' | 'index' | 'spec'>;
 
 interface Accepting {
   batch: NewBatch;
@@ -78,6 +85,7 @@ export class SqliteStore implements JobStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = OFF');
+      this.db.pragma(`cache_size = -${CACHE_KIB}`);
       this.db.exec(SCHEMA);
       migrate(this.db);
       this.timeline = new TimelineTable(this.db);
@@ -90,8 +98,9 @@ export class SqliteStore implements JobStore {
       insertBatch: this.db.prepare('INSERT INTO batches (name, type, batch_id, created, accepting, labels) VALUES (?, ?, ?, ?, ?, ?)'),
       accepted: this.db.prepare('UPDATE batches SET accepting = 0 WHERE name = ?'),
       insertJob: this.db.prepare('INSERT INTO jobs (name, batch_name, idx, spec, state, payload) VALUES (?, ?, ?, ?, ?, ?)'),
-      updateJob: this.db.prepare('UPDATE jobs SET state = ? WHERE name = ?'),
+      updateJob: this.db.prepare('UPDATE jobs SET state = ?, summary = ? WHERE name = ?'),
       payload: this.db.prepare('SELECT payload FROM jobs WHERE name = ?').pluck(),
+      job: this.db.prepare('SELECT batch_name, idx, spec, state FROM jobs WHERE name = ?'),
       deleteJobs: this.db.prepare('DELETE FROM jobs WHERE batch_name = ?'),
       deleteBatch: this.db.prepare('DELETE FROM batches WHERE name = ?'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
@@ -119,30 +128,7 @@ export class SqliteStore implements JobStore {
       ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
       ...(row.labels === null ? {} : { labels: JSON.parse(row.labels) as BatchRecord['labels'] }),
     }));
-    // A batch's jobs mostly share their spec text, and always their batch name: SQLite answers NULL where a row
-    // repeats the row before, so that 100,000 rows do not make 100,000 copies of the same strings to parse and collect.
-    const jobRows = this.db.prepare(
-      `SELECT j.name, nullif(j.batch_name, lag(j.batch_name) OVER run) AS batch_name, j.idx,
-              CASE WHEN j.spec IS lag(j.spec) OVER run THEN NULL ELSE j.spec END AS spec, j.state
-         FROM jobs j JOIN batches b ON b.name = j.batch_name WHERE b.accepting = 0
-       WINDOW run AS (ORDER BY b.seq, j.idx) ORDER BY b.seq, j.idx`,
-    ).all() as Array<{ name: string; batch_name: string | null; idx: number; spec: string | null; state: string }>;
-    const specs = new Map<string, JobRecord['spec']>();
-    let batchName = '';
-    let spec: JobRecord['spec'] | undefined;
-    const jobs = jobRows.map((row): JobRecord => {
-      if (row.batch_name !== null) batchName = row.batch_name;
-      if (row.spec !== null) {
-        // Jobs of one batch mostly share one spec; parse each distinct text once and share it.
-        spec = specs.get(row.spec);
-        if (!spec) {
-          spec = JSON.parse(row.spec) as JobRecord['spec'];
-          specs.set(row.spec, spec);
-        }
-      }
-      return { name: row.name, batchName, index: row.idx, spec: spec!, ...(JSON.parse(row.state) as JobState) };
-    });
-    return { batches, jobs, idempotency: this.keys.all() };
+    return { batches, jobs: loadJobs(this.db, batches.map((batch) => batch.name), this), idempotency: this.keys.all() };
   }
 
   insertBatch(batch: NewBatch): Promise<void> {
@@ -257,6 +243,17 @@ export class SqliteStore implements JobStore {
     return this.transact() === undefined;
   }
 
+  /** The whole record as committed (pending changes are not in it: see `isPending`). */
+  readJob(name: string): JobRecord | undefined {
+    const row = this.statements.job.get(name) as { batch_name: string; idx: number; spec: string; state: string } | undefined;
+    return row && { name, batchName: row.batch_name, index: row.idx, spec: JSON.parse(row.spec) as JobRecord['spec'], ...(JSON.parse(row.state) as JobState) };
+  }
+
+  /** Whether a change saved for the job is not committed yet. */
+  isPending(name: string): boolean {
+    return this.pending.has(name);
+  }
+
   readPayload(jobName: string): string | undefined {
     return (this.statements.payload.get(jobName) as string | null | undefined) ?? undefined;
   }
@@ -317,7 +314,7 @@ export class SqliteStore implements JobStore {
     if (durable) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
-        for (const job of this.pending.values()) this.statements.updateJob.run(stateText(job), job.name);
+        for (const job of this.pending.values()) this.statements.updateJob.run(stateText(job), summaryText(job), job.name);
         for (const [key, value] of this.pendingMeta) this.statements.setMeta.run(key, value);
         this.timeline.write();
         body?.();

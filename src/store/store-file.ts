@@ -1,5 +1,6 @@
 import { chmodSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { migrateSummaries } from './load-jobs.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,12 +27,13 @@ CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_name, idx);
 /**
  * Brings a store made by an earlier version up to this schema: `batches.accepting` marks a large batch
  * written in several transactions until its last one commits; `batches.labels` holds a batch's labels as JSON
- * (a job's are in its spec).
+ * (a job's are in its spec); `jobs.summary` and the partial indexes that let a start read finished jobs' summaries only (load-jobs.ts).
  */
 export function migrate(db: Database.Database): void {
   const columns = db.prepare('PRAGMA table_info(batches)').all() as Array<{ name: string }>;
   if (!columns.some((column) => column.name === 'accepting')) db.exec('ALTER TABLE batches ADD COLUMN accepting INTEGER NOT NULL DEFAULT 0');
   if (!columns.some((column) => column.name === 'labels')) db.exec('ALTER TABLE batches ADD COLUMN labels TEXT');
+  migrateSummaries(db);
 }
 
 /**

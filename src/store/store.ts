@@ -50,6 +50,10 @@ export interface JobStore {
    */
   flush(): boolean;
   readPayload(jobName: string): string | undefined;
+  /** The job's whole record as committed, read synchronously; undefined when the store has no such job. */
+  readJob(name: string): JobRecord | undefined;
+  /** True while a change saved for the job is not yet committed (its record may leave memory only after). */
+  isPending(name: string): boolean;
   /** The job's committed transitions (bounded per job), written in the same transactions as its record. */
   readTimeline(job: JobRecord): JobTimeline;
   /** Removes a batch and its jobs; throws an `ApiError` (507 or 503) when the store cannot write. */

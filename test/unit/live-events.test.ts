@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { EventWindow, type LiveEvent } from '../../src/events/event-window.js';
+import { BLOCK_EVENTS, EventWindow, type LiveEvent } from '../../src/events/event-window.js';
 import { LiveEvents } from '../../src/events/live-events.js';
 import type { BatchStatusView, JobStatusView } from '../../src/core/view.js';
 import { SseClient } from '../component/sse-client.js';
@@ -19,6 +19,29 @@ describe('EventWindow', () => {
     assert.equal(window.newest, 'd');
     assert.equal(window.at(0), undefined);
     assert.deepEqual([1, 2, 3].map((position) => window.at(position)!.id), ['b', 'c', 'd']);
+  });
+
+  it('when its older events are kept in compressed blocks, answers them and finds their ids as before', () => {
+    const hexId = (n: number) => n.toString(16).padStart(32, '0');
+    const window = new EventWindow(5 * BLOCK_EVENTS);
+    const pushed = Array.from({ length: 6 * BLOCK_EVENTS + 7 }, (_, n) => ({ ...anEvent(hexId(n)), job: `job-${n}`, frame: `id: ${hexId(n)}\ndata: {"n":${n}}\n\n` }));
+    for (const event of pushed) window.push(event);
+    const oldest = pushed.length - 5 * BLOCK_EVENTS;
+    assert.equal(window.oldest, oldest);
+    assert.equal(window.at(oldest - 1), undefined);
+    assert.equal(window.positionOf(hexId(oldest - 1)), undefined);
+    for (const position of [oldest, oldest + 1, 2 * BLOCK_EVENTS, 3 * BLOCK_EVENTS - 1, 6 * BLOCK_EVENTS, pushed.length - 1]) {
+      assert.deepEqual(window.at(position), pushed[position]);
+      assert.equal(window.positionOf(hexId(position)), position);
+    }
+    assert.deepEqual(Array.from({ length: 5 * BLOCK_EVENTS }, (_, i) => window.at(oldest + i)), pushed.slice(oldest));
+  });
+
+  it('when an id is only part of another id kept, does not find it', () => {
+    const window = new EventWindow(4 * BLOCK_EVENTS);
+    for (let n = 0; n < 2 * BLOCK_EVENTS; n++) window.push(anEvent(`${'ab'.repeat(8)}${n.toString(16).padStart(16, '0')}`));
+    assert.equal(window.positionOf(`${'0'.repeat(14)}01${'ab'.repeat(8)}`), undefined);
+    assert.equal(window.positionOf(`${'ab'.repeat(8)}${'0'.repeat(15)}1`), 1);
   });
 
   it('when empty, has no newest event', () => {

@@ -4,6 +4,7 @@ import { ApiError } from '../../core/errors.js';
 import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
 import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snapshot } from '../../core/model.js';
 import { quantityValue } from '../../core/quantity.js';
+import { type JobRecordSource, StoredJob } from '../../core/stored-job.js';
 import type { JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
 import { StoreScheduleStates } from '../../store/schedule-state.js';
@@ -102,7 +103,7 @@ export class LocalRuntime implements Runtime {
     }
     snapshot.batches = snapshot.batches.filter((batch) => !deleting.has(batch.name));
     snapshot.jobs = snapshot.jobs.filter((job) => !deleting.has(job.batchName)).map((job) => {
-      if (liveAttempt(job) < 0) return job;
+      if (job instanceof StoredJob || liveAttempt(job) < 0) return job;
       this.logs.compact(job.name, liveAttempt(job));
       // Its process ended with the previous instance: an interruption by the service, not the job's failure.
       const { record } = transition(job, { type: 'lost' }, this.now(), this.policy);
@@ -152,6 +153,10 @@ export class LocalRuntime implements Runtime {
 
   timeline(job: JobRecord): JobTimeline {
     return this.options.store.readTimeline(job);
+  }
+
+  get recordSource(): JobRecordSource {
+    return this.options.store;
   }
 
   async remove(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void> {
