@@ -4,6 +4,7 @@ import { checkBatchSize, checkTrackedJobs, EMPTY_EXEC_SIZE, execProblems, type E
 import type { BatchDescription, JobDescription, JobSettings } from '../core/model.js';
 import { type OverridePolicy, overrideProblems } from '../core/trust.js';
 import { unsafeKeyProblems } from '../core/validate.js';
+import { idempotencyKeyOf } from './submit.js';
 
 export interface AdmissionOptions {
   limits: RequestLimits;
@@ -15,6 +16,8 @@ export interface AdmissionOptions {
   trackedJobs: () => number;
   /** Sent with a 429: when room may have been made (the history check's period). */
   retryAfterSeconds: number;
+  /** Whether a submission with this idempotency key (or batchId) answers a batch already made: it adds no job. */
+  answersKnownKey?: (idempotencyKey: string | undefined, batchId?: string) => boolean;
 }
 
 /** Jobs checked between two turns of the event loop, so that a large batch never holds it long. */
@@ -65,19 +68,21 @@ export function admitSubmissions(options: AdmissionOptions): Router {
     const job = (req.body ?? {}) as JobDescription;
     const problems = { trust: overrideProblems(job, options.policy), size: execProblems(job, overlayExecSize(inherited, job), options.limits, '') };
     refuseOn(problems);
-    checkTrackedJobs(options.trackedJobs(), 1, options.limits, options.retryAfterSeconds);
+    if (!options.answersKnownKey?.(idempotencyKeyOf(req))) checkTrackedJobs(options.trackedJobs(), 1, options.limits, options.retryAfterSeconds);
     next();
   });
   router.post('/v1/batches', async (req, _res, next) => {
-    await admitBatch(req.body as BatchDescription, options);
+    await admitBatch(req.body as BatchDescription, options, idempotencyKeyOf(req));
     next();
   });
   return router;
 }
 
 /** The checks of a batch after schema validation, however it was sent: trust, per-job bounds, tracked jobs. */
-export async function admitBatch(batch: BatchDescription, options: AdmissionOptions): Promise<void> {
+export async function admitBatch(batch: BatchDescription, options: AdmissionOptions, idempotencyKey?: string): Promise<void> {
   refuseOn(await batchProblems(batch, overlayExecSize(EMPTY_EXEC_SIZE, options.component), options));
+  // A replay is answered (or refused) by its key, whatever room is left.
+  if (options.answersKnownKey?.(idempotencyKey, batch.batchId)) return;
   checkTrackedJobs(options.trackedJobs(), batch.jobScheduleDescriptions.length, options.limits, options.retryAfterSeconds);
 }
 

@@ -88,7 +88,11 @@ export function createApp(deps: AppDependencies): Express {
   if (deps.opsPage ?? true) app.use('/ops', opsPageRouter());
   serveApiDocument(app, '/api/v1', deps.apiDocument);
   if (deps.apiToken) app.use('/api', bearerAuth(deps.apiToken));
-  const admission = { ...deps.admission, trackedJobs: () => deps.scheduler.trackedJobs };
+  const admission = {
+    ...deps.admission,
+    trackedJobs: () => deps.scheduler.trackedJobs,
+    answersKnownKey: (key: string | undefined, batchId?: string) => deps.scheduler.answersKnownKey(key, batchId),
+  };
   app.post('/api/v1/batches', ndjsonBatches({ scheduler: deps.scheduler, apiDocument: deps.apiDocument, maxBytes: deps.maxRequestBytes, admission }));
   app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
   app.use('/api', onlyPost(screenBody(deps.admission.limits)));

@@ -80,7 +80,7 @@ export function ndjsonBatches(options: NdjsonBatchOptions): RequestHandler {
       throw error;
     }
     const description = reader.description();
-    await admitBatch(description, options.admission);
+    await admitBatch(description, options.admission, key);
     if (dryRun) res.json(await options.scheduler.dryRun(description, 'batch'));
     else sendSubmitted(res, await options.scheduler.submitBatch(description, { idempotencyKey: key, withJobs: false }));
   };

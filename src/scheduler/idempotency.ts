@@ -48,6 +48,13 @@ export class IdempotencyKeys {
     }
   }
 
+  /** Whether the key answers a batch now (or one is being made for it): a submission with it adds no job unless refused. */
+  knows(key: SubmissionKey): boolean {
+    if (this.running.has(key.hash)) return true;
+    const record = this.records.get(key.hash);
+    return record !== undefined && record.expires > this.options.now().getTime();
+  }
+
   /** How many keys are kept in memory now. */
   get size(): number {
     return this.records.size;

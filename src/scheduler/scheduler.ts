@@ -181,6 +181,15 @@ export class Scheduler {
     return { view: this.reads.batchView(entry, options.withJobs ?? true), replayed };
   }
 
+  /**
+   * Whether a submission with this key (the header's, or a batchId where that is the key) would answer a batch
+   * already made rather than add jobs: the tracked-jobs bound does not apply to it.
+   */
+  answersKnownKey(idempotencyKey: string | undefined, batchId?: string): boolean {
+    const key = submissionKey({ header: idempotencyKey, batchId, batchIdIsKey: this.options.component.idempotentBatchId === true });
+    return key !== undefined && this.keys.knows(key);
+  }
+
   /** The effective settings every job of a submission would get; nothing is recorded, started or told. */
   dryRun(description: BatchDescription, type: 'job' | 'batch'): Promise<DryRunView> {
     const checked = type === 'job' ? { jobScheduleDescriptions: [checkJobDescription(description.jobScheduleDescriptions[0]!)] } : checkBatchDescription(description);

@@ -31,6 +31,29 @@ describe('idempotent submissions over the local runtime', function () {
     assert.deepEqual(await batchNames(t), [first.body.name]);
   });
 
+  it('when the service tracks all the jobs it may, a replay is still answered (not 429), another body still gets 422, and a new key gets 429', async () => {
+    t = await startTestService({ env: { JOB_SCHEDULER_MAX_TRACKED_JOBS: '3', JOB_SCHEDULER_MAX_BATCH_JOBS: '2' } });
+    const single = await t.request.post('/api/v1/jobs').set(KEY, 'single').send(aJob({}, { jobId: 'one' })).expect(200);
+    const batch = await t.request.post('/api/v1/batches').set(KEY, 'batch').send(aBatch()).expect(200);
+    const full = await t.request.post('/api/v1/jobs').send(aJob()).expect(429);
+    assert.match(full.body.message, /JOB_SCHEDULER_MAX_TRACKED_JOBS/);
+
+    const singleAgain = await t.request.post('/api/v1/jobs').set(KEY, 'single').send(aJob({}, { jobId: 'one' })).expect(200);
+    assert.equal(singleAgain.headers[REPLAYED], 'true');
+    assert.equal(singleAgain.body.name, single.body.name);
+    const batchAgain = await t.request.post('/api/v1/batches').set(KEY, 'batch').send(aBatch()).expect(200);
+    assert.equal(batchAgain.headers[REPLAYED], 'true');
+    const { jobScheduleDescriptions: jobs, ...own } = aBatch();
+    const streamed = await t.request.post('/api/v1/batches').set(KEY, 'batch').set('content-type', NDJSON)
+      .send([own, ...jobs].map((line) => JSON.stringify(line)).join('\n')).expect(200);
+    assert.equal(streamed.headers[REPLAYED], 'true');
+    assert.equal(streamed.body.name, batch.body.name);
+
+    await t.request.post('/api/v1/batches').set(KEY, 'batch').send(aBatch('second')).expect(422);
+    await t.request.post('/api/v1/jobs').set(KEY, 'new').send(aJob()).expect(429);
+    assert.deepEqual(await batchNames(t), [batch.body.name]);
+  });
+
   it('when the same key comes with another body, or on the other endpoint, answers 422 and records nothing', async () => {
     t = await startTestService();
     const key = randomUUID();
