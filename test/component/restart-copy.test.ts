@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { parse as parseYaml } from 'yaml';
 import { baseUrlOf, SseClient, type SseEvent } from './sse-client.js';
+import { holdWriteLock } from './write-lock.js';
 import { startReceiver } from './webhook-receiver.js';
 import { aJob, jobOutput, type JobState, root, startTestService, TERMINAL, type TestService, waitFor, waitForJobEnd } from './harness.js';
 
@@ -156,16 +155,8 @@ describe('restart, rerun-failed and copy over the local runtime', function () {
   it('when another process holds the store\'s write lock, a restart is a 503 and the job stays Failed; once released, the restart goes through', async () => {
     const name = (await t.request.post('/api/v1/jobs').send(aJob({ exitCodes: [3, 0] })).expect(200)).body.name as string;
     await waitForJobEnd(t.request, name);
-    const locker = spawn(process.execPath, ['--input-type=module', '-e', `
-      import Database from 'better-sqlite3';
-      const db = new Database(process.argv[1]);
-      db.exec('BEGIN IMMEDIATE');
-      process.stdout.write('locked\\n');
-      process.stdin.resume();
-      process.stdin.on('end', () => { db.exec('COMMIT'); db.close(); process.exit(0); });
-    `, path.join(t.dataDir, 'scheduler.db')], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    const lock = await holdWriteLock(path.join(t.dataDir, 'scheduler.db'));
     try {
-      await new Promise((resolve) => createInterface({ input: locker.stdout! }).once('line', resolve));
       const refused = await t.request.post(`/api/v1/jobs/${name}/restart`).expect(503);
       assert.equal(refused.body.reason, 'ServiceUnavailable');
       assert.match(refused.body.message, /locked by another process/);
@@ -173,9 +164,7 @@ describe('restart, rerun-failed and copy over the local runtime', function () {
       assert.equal(job.status, 'Failed');
       assert.equal(job.generation, undefined);
     } finally {
-      const unlocked = new Promise((resolve) => locker.once('exit', resolve));
-      locker.stdin!.end();
-      await unlocked;
+      await lock.release();
     }
     await waitFor(() => t.request.get('/readyz'), (r) => r.status === 200, 30_000);
     await t.request.post(`/api/v1/jobs/${name}/restart`).expect(200);

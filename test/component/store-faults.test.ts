@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import type supertest from 'supertest';
 import { aJob, fixtureJob, root, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
+import { holdWriteLock } from './write-lock.js';
 import { ProcessServiceFixture } from './process-service.js';
 
 const component = { name: 'compute', command: [process.execPath, fixtureJob], backoffLimit: 0 };
@@ -189,16 +190,8 @@ describe('the local store under faults', function () {
     const name = created.body.name as string;
     await jobStarted(dataDir, name);
 
-    const locker = spawn(process.execPath, ['--input-type=module', '-e', `
-      import Database from 'better-sqlite3';
-      const db = new Database(process.argv[1]);
-      db.exec('BEGIN IMMEDIATE');
-      process.stdout.write('locked\\n');
-      process.stdin.resume();
-      process.stdin.on('end', () => { db.exec('COMMIT'); db.close(); process.exit(0); });
-    `, path.join(dataDir, 'scheduler.db')], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
-    started.push(locker);
-    await new Promise((resolve) => createInterface({ input: locker.stdout! }).once('line', resolve));
+    const lock = await holdWriteLock(path.join(dataDir, 'scheduler.db'));
+    started.push(lock.process);
 
     const refused = await first.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [aJob()] }).expect(503);
     assert.equal(refused.body.reason, 'ServiceUnavailable');
@@ -208,9 +201,7 @@ describe('the local store under faults', function () {
     await waitFor(() => jobStatus(first.request, name), (r) => r.body.status === 'Succeeded', 30_000);
     assert.equal(first.child.exitCode, null, 'the service is still running');
 
-    const unlocked = new Promise((resolve) => locker.once('exit', resolve));
-    locker.stdin!.end();
-    await unlocked;
+    await lock.release();
     await waitFor(() => first.request.get('/readyz'), (r) => r.status === 200, 30_000);
     await first.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [aJob()] }).expect(200);
 
