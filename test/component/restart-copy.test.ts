@@ -181,6 +181,8 @@ describe('restart, rerun-failed and copy over the local runtime', function () {
       const batch = name.slice(0, -9);
       const updates = (events: SseEvent[]) => events.filter((event) => event.event === 'Update').map((event) => JSON.parse(event.data!) as { jobStatuses: Array<{ status: string; generation?: number }> });
       await service.request.post(`/api/v1/batches/${batch}/stop`).expect(200);
+      // A job whose start was already asked of the spawner is Stopping until its process has ended.
+      await waitFor(() => service.request.get(`/api/v1/jobs/${name}`), (r) => r.body.status === 'Stopped');
       await service.request.post(`/api/v1/batches/${batch}/jobs/${name}/restart`).expect(200);
       await service.request.post(`/api/v1/batches/${batch}/jobs/${name}/stop`).expect(200);
       const events = await stream.waitFor((all) => updates(all).filter((u) => u.jobStatuses[0]!.status === 'Stopped').length >= 2);
