@@ -64,6 +64,7 @@ export class FakeApiServer {
   readonly requests: RequestLogEntry[] = [];
   private readonly failures: Array<FailureRule & { left: number }> = [];
   private chaosRule: { failureRate: number; maxDelayMs: number; forUser: string } | undefined;
+  private chaosCount = 0;
   private captured: { resource: string; bodies: string[] } | undefined;
   private readonly watchers = new Set<Watcher>();
   private readonly delivery = new WatchDelivery();
@@ -99,8 +100,8 @@ export class FakeApiServer {
   }
 
   /**
-   * From now on, requests of one client (by token; '' is the runtime) fail at random with 429 or
-   * 500 at `failureRate`, and the others are delayed up to `maxDelayMs`. Watches are left alone
+   * From now on, requests of one client (by token; '' is the runtime) fail with 429 or 500 at `failureRate`
+   * (evenly spread, so that a short test still meets them), and the others are delayed at random up to `maxDelayMs`. Watches are left alone
    * (cut them with `dropWatches`). `undefined` ends it.
    */
   chaos(rule: { failureRate: number; maxDelayMs: number; forUser: string } | undefined): void {
@@ -216,8 +217,10 @@ export class FakeApiServer {
     }
     const chaos = this.chaosRule;
     if (chaos && entry.user === chaos.forUser && verb !== 'watch') {
-      if (Math.random() < chaos.failureRate) {
-        const status = Math.random() < 0.5 ? 429 : 500;
+      // Every (1 / failureRate)th request fails, 429 and 500 in turn: the rate holds however few requests a test makes.
+      this.chaosCount++;
+      if (this.chaosCount % Math.max(1, Math.round(1 / chaos.failureRate)) === 0) {
+        const status = (this.chaosCount / Math.round(1 / chaos.failureRate)) % 2 === 1 ? 429 : 500;
         entry.status = status;
         if (status === 429) return sendStatus(res, 429, 'Too many requests, please try again later.', { details: { retryAfterSeconds: 0 } }, { 'retry-after': '0' });
         return sendStatus(res, 500, 'Internal error occurred: etcdserver: request timed out');
