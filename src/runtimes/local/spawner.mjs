@@ -12,7 +12,8 @@ import { closeSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 
 function send(message) {
-  if (process.connected) process.send(message);
+  // A write to a channel whose other end died fails later (EPIPE): the service is gone, and so is this process's work.
+  if (process.connected) process.send(message, undefined, {}, (error) => error && process.exit(0));
 }
 
 function killGroup(pid) {
