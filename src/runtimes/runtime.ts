@@ -19,7 +19,10 @@ export interface LogRequest {
 }
 
 export interface RuntimeEvents {
-  /** A job's record changed. Calls for one job arrive in the order the changes happened. */
+  /**
+   * A job's record changed. Calls for one job arrive in the order the changes happened, and only once the change
+   * is durable (local: committed to the store), since what is told is answered, notified and acted on.
+   */
   jobChanged(job: JobRecord): void;
 }
 

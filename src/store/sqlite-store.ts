@@ -71,6 +71,7 @@ export class SqliteStore implements JobStore {
   private readonly logger: Logger;
   private readonly timers: Timers;
   private checkTimer: unknown;
+  private jobsCommitted: () => void = () => {};
 
   constructor(private readonly options: SqliteStoreOptions) {
     const { file } = options;
@@ -243,6 +244,10 @@ export class SqliteStore implements JobStore {
     return this.transact() === undefined;
   }
 
+  onJobsCommitted(listener: () => void): void {
+    this.jobsCommitted = listener;
+  }
+
   /** The whole record as committed (pending changes are not in it: see `isPending`). */
   readJob(name: string): JobRecord | undefined {
     const row = this.statements.job.get(name) as { batch_name: string; idx: number; spec: string; state: string } | undefined;
@@ -325,11 +330,22 @@ export class SqliteStore implements JobStore {
     } finally {
       if (durable) this.db.pragma('synchronous = NORMAL');
     }
+    const committed = this.pending.size > 0;
     this.pending.clear();
     this.pendingMeta.clear();
     this.timeline.committed();
     this.writes.succeeded();
+    if (committed) this.tellCommitted();
     return undefined;
+  }
+
+  private tellCommitted(): void {
+    try {
+      this.jobsCommitted();
+    } catch (error) {
+      // What is committed stays so; a listener's fault must not look like the store's.
+      this.logger.error('a listener of committed jobs failed', { error: String(error) });
+    }
   }
 
   /** A retry after a failure: the pending changes, or a one-row write that shows the store can write again. */

@@ -49,6 +49,12 @@ export interface JobStore {
    * try again.
    */
   flush(): boolean;
+  /**
+   * Calls `listener` after each transaction that committed job changes: every record saved before it is durable.
+   * What a job's record says may be told to anyone only from then on: a change told before its commit could be
+   * lost to a crash after a client, a webhook or the run queue acted on it.
+   */
+  onJobsCommitted(listener: () => void): void;
   readPayload(jobName: string): string | undefined;
   /** The job's whole record as committed, read synchronously; undefined when the store has no such job. */
   readJob(name: string): JobRecord | undefined;

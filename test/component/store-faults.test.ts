@@ -112,6 +112,19 @@ async function jobStarted(dataDir: string, name: string): Promise<void> {
   await waitFor(async () => existsSync(path.join(dataDir, 'jobs', name, 'attempts')), (done) => done, 30_000);
 }
 
+/** Waits until the fixture job's (last) process has ended: its pid, which it wrote itself, names no process. */
+async function jobProcessEnded(dataDir: string, name: string): Promise<void> {
+  const pid = Number(readFileSync(path.join(dataDir, 'jobs', name, 'pids'), 'utf8').trim().split('\n').at(-1));
+  await waitFor(async () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, (ended) => ended, 30_000);
+}
+
 describe('the local store under faults', function () {
   this.timeout(180_000);
   let fixture: ProcessServiceFixture;
@@ -162,16 +175,19 @@ describe('the local store under faults', function () {
     const notReady = await first.request.get('/readyz').expect(503);
     assert.equal(notReady.body.cause, 'disk-full');
 
-    await waitFor(() => jobStatus(first.request, name), (r) => r.body.status === 'Succeeded', 30_000);
+    await jobProcessEnded(dataDir, name);
+    await first.request.get('/readyz').expect(503);
+    // Its end is not on disk, so it is not answered: a crash now runs it again instead of taking back a Succeeded.
+    assert.equal((await jobStatus(first.request, name).expect(200)).body.status, 'Running');
     assert.equal(first.child.exitCode, null, 'the service is still running');
     await first.request.get('/healthz').expect(200);
-    await first.request.get('/readyz').expect(503);
     const metrics = await first.request.get('/metrics').expect(200);
     assert.match(metrics.text, /job_scheduler_store_write_failures_total\{cause="disk-full"\} [1-9]/);
     assert.match(metrics.text, /job_scheduler_store_writable 0/);
 
     rmSync(filler);
     await waitFor(() => first.request.get('/readyz'), (r) => r.status === 200, 30_000);
+    await waitFor(() => jobStatus(first.request, name), (r) => r.body.status === 'Succeeded', 30_000);
     await first.request.post('/api/v1/jobs').send(aJob()).expect(200);
 
     // SIGKILL: only what is on disk counts.
@@ -197,12 +213,14 @@ describe('the local store under faults', function () {
     assert.equal(refused.body.reason, 'ServiceUnavailable');
     assert.match(refused.body.message, /locked by another process/);
     assert.equal(refused.headers['retry-after'], '5', 'a 503 says when to try again');
+    await jobProcessEnded(dataDir, name);
     assert.equal((await first.request.get('/readyz').expect(503)).body.cause, 'locked');
-    await waitFor(() => jobStatus(first.request, name), (r) => r.body.status === 'Succeeded', 30_000);
+    assert.equal((await jobStatus(first.request, name).expect(200)).body.status, 'Running', 'an end that is not on disk is not answered');
     assert.equal(first.child.exitCode, null, 'the service is still running');
 
     await lock.release();
     await waitFor(() => first.request.get('/readyz'), (r) => r.status === 200, 30_000);
+    await waitFor(() => jobStatus(first.request, name), (r) => r.body.status === 'Succeeded', 30_000);
     await first.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [aJob()] }).expect(200);
 
     await killAndWait(first.child);

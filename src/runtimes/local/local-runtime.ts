@@ -17,6 +17,7 @@ import { MemoryGuard } from './memory-guard.js';
 import { LostAttempts } from './lost-attempts.js';
 import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf } from './processes.js';
 import { type JobProcess, Spawner } from './spawner.js';
+import { CommittedChanges } from './committed-changes.js';
 import { ENFORCED, NONE, unenforcedNote } from './unenforced.js';
 
 export interface LocalRuntimeOptions {
@@ -69,6 +70,7 @@ export class LocalRuntime implements Runtime {
   private readonly logs: AttemptLogs;
   private readonly spawner: Spawner;
   private readonly lost: LostAttempts;
+  private readonly changes = new CommittedChanges((job) => this.events?.jobChanged(job));
   private events: RuntimeEvents | undefined;
   private instanceId = '';
   private syncing: Promise<boolean> | undefined;
@@ -112,6 +114,7 @@ export class LocalRuntime implements Runtime {
     });
     store.flush();
     this.events = events;
+    store.onJobsCommitted(() => this.changes.committed());
     return snapshot;
   }
 
@@ -238,17 +241,18 @@ export class LocalRuntime implements Runtime {
     if (record !== previous) {
       run.job = record;
       this.options.store.saveJob(record);
+      this.changes.saved(record);
     }
     const syncAt = effects.findIndex((effect) => effect.kind === 'sync');
     if (syncAt >= 0 && !(await this.sync())) {
       // Not on disk: act as if the event had not come, and try a start again later.
       run.job = previous;
+      this.changes.undone(record);
       this.options.store.saveJob(previous);
       if (event.type === 'start') this.wakeWith(run, this.now().getTime() + STORE_RETRY_MS, { type: 'start' });
       return false;
     }
     for (const effect of effects) this.apply(run, effect);
-    if (record !== previous) this.events?.jobChanged(record);
     // A finished job needs nothing more of this runtime, unless its removal is still to come.
     if (isTerminal(record.status) && !record.intent) this.forget(record.name);
     return true;
