@@ -26,8 +26,11 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # main.js reads ../api/openapi.yaml at run time.
 COPY --from=build /app/api ./api
+# tini as PID 1: a process whose parent ended goes to PID 1, and node waits only for the processes it started,
+# so what a local job leaves behind would stay a zombie for the container's life. tini reaps them and passes
+# SIGTERM on to node, which drains before it exits (tini exits with node's code).
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 USER 10001:10001
 # The port of a component without schedulerPort; one with schedulerPort listens there instead.
 EXPOSE 8080
-# Exec form: node is PID 1 and gets SIGTERM itself, so the service drains before it exits.
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/main.js"]

@@ -33,10 +33,12 @@ describe('the Dockerfile', () => {
     assert.deepEqual([...order].sort((a, b) => a - b), order, 'in that order');
   });
 
-  it('when run, the final stage is a numeric non-root user with node as the exec-form entrypoint', () => {
+  it('when run, the final stage is a numeric non-root user with tini as PID 1 starting node, in exec form', () => {
     const user = of(final, 'USER').at(-1)?.args ?? '';
     assert.match(user, /^[1-9]\d*(:\d+)?$/, `USER ${user}`);
-    assert.deepEqual(JSON.parse(of(final, 'ENTRYPOINT').at(-1)!.args), ['node', 'dist/main.js']);
+    // Node as PID 1 never reaps what a job's processes leave behind (orphans are handed to PID 1): tini does.
+    assert.deepEqual(JSON.parse(of(final, 'ENTRYPOINT').at(-1)!.args), ['/usr/bin/tini', '--', 'node', 'dist/main.js']);
+    assert.match(runs(final), /apt-get install -y --no-install-recommends tini/, 'the final stage installs tini');
     assert.equal(of(final, 'CMD').length, 0, 'no CMD to be mistaken for arguments');
     assert.ok(of(final, 'ENV').some((i) => /JOB_SCHEDULER_HOST=0\.0\.0\.0/.test(i.args)), 'listens beyond loopback');
     assert.ok(of(final, 'ENV').some((i) => /NODE_ENV=production/.test(i.args)));
