@@ -48,6 +48,30 @@ describe('the Kubernetes runtime against a fake API server', function () {
     assert.ok(done.ended);
   });
 
+  it('when a batch has labels, its Jobs and their pods carry the client\'s labels (the job\'s over the batch\'s), except keys Kubernetes sets itself', async () => {
+    t = await cluster.start();
+    const labels = { team: 'vision', input: 'all', 'app.kubernetes.io/part-of': 'etl', 'job-name': 'mine', 'controller-uid': 'x' };
+    const created = await t.request.post('/api/v1/batches').send({ labels, jobScheduleDescriptions: [{ jobId: 'a', labels: { input: 'bad' } }, { jobId: 'b' }] }).expect(200);
+    const [first, second] = (created.body.jobStatuses as JobStatusView[]).map((j) => j.name) as [string, string];
+    const [a, b] = [await jobCreated(first), await jobCreated(second)];
+    for (const [manifest, input] of [[a, 'bad'], [b, 'all']] as const) {
+      new Job(manifest).validate();
+      for (const carried of [manifest.metadata.labels, manifest.spec.template.metadata.labels]) {
+        assert.equal(carried.team, 'vision');
+        assert.equal(carried.input, input);
+        // The API server sets job-name and controller-uid on the pod template itself: never the client's values.
+        assert.equal(carried['app.kubernetes.io/part-of'], undefined);
+        assert.notEqual(carried['job-name'], 'mine');
+        assert.notEqual(carried['controller-uid'], 'x');
+        assert.equal(carried['job-scheduler.io/job-name'], manifest.metadata.name, 'the scheduler\'s own labels are kept');
+      }
+    }
+    const pod = await actor.startPod(first);
+    assert.equal(pod.metadata?.labels?.team, 'vision');
+    // The API answers the client's labels whole, whatever the cluster objects carry.
+    assert.deepEqual((await job(first)).labels, { ...labels, input: 'bad' });
+  });
+
   it('when a batch of 60 jobs is posted, it costs at most N + ceil(payload bytes / 1 MiB) + 2 writes + 1 per 400 jobs launched, objects are owned by the batch record, and reads cost nothing', async () => {
     t = await cluster.start();
     const payloads = Array.from({ length: 60 }, (_, i) => `${i}:`.padEnd(40_000, 'p'));

@@ -56,6 +56,25 @@ export function objectLabels(options: {
   return labels;
 }
 
+/** Keys Kubernetes sets on Jobs and pods itself (`job-name`, `controller-uid` and those under its own prefixes). */
+function kubernetesOwns(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return key === 'job-name' || key === 'controller-uid';
+  const prefix = key.slice(0, slash);
+  return ['kubernetes.io', 'k8s.io'].some((own) => prefix === own || prefix.endsWith(`.${own}`));
+}
+
+/**
+ * The client's labels of a job that its Job and pods carry too, so that `kubectl get jobs,pods -l team=vision`
+ * finds what `labelSelector=team=vision` does; keys Kubernetes sets itself are left to it. The scheduler's own
+ * labels are laid over these (a client cannot use its prefix anyway).
+ */
+export function clientLabels(labels: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const carried: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels ?? {})) if (!kubernetesOwns(key)) carried[key] = value;
+  return carried;
+}
+
 /** The run of a job a Job or a pod belongs to, from its labels (0 when it has none, or an unreadable one). */
 export function runOfLabels(labels: Record<string, string> | undefined): number {
   const value = labels?.[LABELS.run];

@@ -1,7 +1,7 @@
 import type { V1ConfigMap, V1EnvVar, V1Job, V1NodeSelectorRequirement, V1OwnerReference, V1PodFailurePolicyRule, V1PodSpec, V1Secret, V1Toleration } from '@kubernetes/client-node';
 import { runJobName } from '../../core/cluster-job.js';
 import type { BatchRecord, JobRecord, JobSpec } from '../../core/model.js';
-import { ANNOTATIONS, LABELS, objectLabels } from './labels.js';
+import { ANNOTATIONS, clientLabels, LABELS, objectLabels } from './labels.js';
 
 /** What the cluster allows in one Secret's data (and one ConfigMap's), in bytes. */
 export const MAX_OBJECT_DATA_BYTES = 1024 * 1024;
@@ -119,7 +119,10 @@ export function jobObject(options: {
 }): V1Job {
   const { settings, job, owner, payload } = options;
   const run = options.run ?? 0;
-  const labels = objectLabels({ component: settings.component, role: 'job', batchName: job.batchName, batchType: options.batchType, jobName: job.name });
+  const labels = {
+    ...clientLabels(job.spec.labels),
+    ...objectLabels({ component: settings.component, role: 'job', batchName: job.batchName, batchType: options.batchType, jobName: job.name }),
+  };
   if (run > 0) labels[LABELS.run] = String(run);
   const annotations: Record<string, string> = {};
   if (job.jobId !== undefined) annotations[ANNOTATIONS.jobId] = job.jobId;
