@@ -16,10 +16,11 @@ describe('reliability: killed anywhere', function () {
   });
   after(() => fixture.cleanUp());
 
-  it(`when the service is SIGKILLed at a random moment ${sizes.killRounds} times, every accepted job ends, none is missing, none that succeeded ran again, and no idempotency key answered two batches`, async () => {
+  it(`when the service is SIGKILLed at a random moment ${sizes.killRounds} times, every accepted job ends, none is missing, none that succeeded ran again, no end once answered was taken back, and no idempotency key answered two batches`, async () => {
     const runs = path.join(fixture.dir, 'runs.txt');
     writeFileSync(runs, '');
     const accepted = new Map<string, string>(); // job name → batch name
+    const answeredEnds = new Map<string, { status: string; attempts: number }>();
     // Meanwhile a client retries its idempotent submissions: their batches obey the same rules, and each key has one.
     const keyed = new KeyedClient(runs);
     for (let round = 0; round < sizes.killRounds; round++) {
@@ -34,7 +35,20 @@ describe('reliability: killed anywhere', function () {
       // The batch may be answered, or lost with the process before it was answered (then it was never accepted).
       const answer = await service.request.post('/api/v1/batches').send({ jobScheduleDescriptions: jobs }).then((r) => r, () => undefined);
       if (answer?.status === 200) for (const job of answer.body.jobStatuses as JobStatusView[]) accepted.set(job.name, answer.body.name);
+      // A client following the batch until the kill: every end it is answered must hold after every restart.
+      let dead = false;
+      const following = (async () => {
+        while (answer?.status === 200 && !dead) {
+          const read = await service.request.get(`/api/v1/batches/${answer.body.name}`).then((r) => r, () => undefined);
+          for (const job of (read?.status === 200 ? read.body.jobStatuses : []) as JobStatusView[]) {
+            if (['Succeeded', 'Failed'].includes(job.status)) answeredEnds.set(job.name, { status: job.status, attempts: job.podStatuses.length });
+          }
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
       await killed;
+      dead = true;
+      await following;
       await retrying;
     }
     const last = await fixture.start({ JOB_SCHEDULER_MAX_RUNNING: '8' });
@@ -61,6 +75,11 @@ describe('reliability: killed anywhere', function () {
       assert.ok(count <= job.podStatuses.length, `${name} ran ${count} times in ${job.podStatuses.length} recorded attempts`);
       assert.equal(job.podStatuses.at(-1)!.exitCode, 0);
       assert.ok(job.podStatuses.slice(0, -1).every((attempt) => attempt.exitCode !== 0), `${name} ran again after it succeeded`);
+    }
+    // An end once answered is never taken back: not another status, and no attempt after it.
+    for (const [name, answered] of answeredEnds) {
+      const job = states.get(name)!;
+      assert.deepEqual({ status: job.status, attempts: job.podStatuses.length }, answered, `${name} was answered ${answered.status} after ${answered.attempts} attempts before a SIGKILL`);
     }
     last.child.kill('SIGTERM');
     await new Promise((resolve) => last.child.once('exit', resolve));
