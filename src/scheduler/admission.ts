@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { createSuffixSource } from './ids.js';
+import { orderedSuffixes } from './ordered-suffixes.js';
 import type { BatchEntry } from './state-index.js';
 import type { ReadModel } from './read-model.js';
 
@@ -79,6 +80,7 @@ export class Admission {
     const now = this.options.now();
     const input = {
       componentName: this.options.componentName, component: this.options.componentSettings, type, now, suffix: this.suffix, fixedNames,
+      jobSuffix: all.length >= ORDERED_FROM ? orderedSuffixes(all.length) : undefined,
       taken: (name: string) => this.options.reads.index.batch(name) !== undefined,
     };
     const first = buildBatch({ ...input, description: { ...description, jobScheduleDescriptions: all.slice(0, BUILD_PART) } });
@@ -114,6 +116,9 @@ export async function batchViewInParts(reads: ReadModel, entry: BatchEntry): Pro
 
 /** A single job's names given instead of drawn (a scheduled run's, derived from its tick). */
 export type FixedNames = { batchName: string; jobSuffix: string };
+
+/** Jobs in a batch from which their names increase with their index (`orderedSuffixes`): a batch the store writes in parts. */
+const ORDERED_FROM = 250;
 
 /** Jobs built between two turns of the event loop (a few milliseconds' work). */
 const BUILD_PART = 1000;
