@@ -46,10 +46,17 @@ export class Checkpointer {
   /** Starts the worker unless it runs; the service's own commits stop checkpointing meanwhile. */
   start(): void {
     if (this.worker || this.closed) return;
-    const worker = new Worker(WORKER, {
-      eval: true,
-      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.file, intervalMs: INTERVAL_MS },
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER, {
+        eval: true,
+        workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.file, intervalMs: INTERVAL_MS },
+      });
+    } catch (error) {
+      // No thread to be had (a resource limit): the commits checkpoint, as SQLite does by default.
+      this.logger.warn('the store\'s checkpoint worker could not start; commits checkpoint', { error: String(error) });
+      return;
+    }
     worker.unref();
     this.worker = worker;
     this.db.pragma('wal_autocheckpoint = 0');

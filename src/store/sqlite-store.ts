@@ -25,7 +25,7 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 500;
  * memory held here counts against the service's memory per job (issue 14).
  */
 const CACHE_KIB = 2048;
-/** The page cache while a large batch goes in: its rows touch the name index's pages all over, chunk after chunk. */
+/** The page cache while a large batch goes in: the index pages its transactions write stay cached from one to the next. */
 const LARGE_BATCH_CACHE_KIB = 16384;
 
 export interface SqliteStoreOptions {
