@@ -11,6 +11,8 @@ export interface BuildBatchInput {
   now: Date;
   /** A fresh random suffix of 8 characters from [a-z0-9] per call. */
   suffix: () => string;
+  /** The suffix of the job at this index in the batch, distinct for each index: instead of `suffix` (a large batch's, in order). */
+  jobSuffix?: (index: number) => string;
   /** Whether a batch name is already taken. */
   taken: (name: string) => boolean;
   /**
@@ -35,9 +37,12 @@ export function buildBatch(input: BuildBatchInput): NewBatch {
   const firstIndex = input.part?.firstIndex ?? 0;
   const specs = new Map<string, JobSpec>();
   const jobs = description.jobScheduleDescriptions.map((job, index) => {
-    let suffix = input.fixedNames?.jobSuffix ?? input.suffix();
-    while (!input.fixedNames && used.has(suffix)) suffix = input.suffix();
-    used.add(suffix);
+    const given = input.fixedNames?.jobSuffix ?? input.jobSuffix?.(firstIndex + index);
+    let suffix = given ?? input.suffix();
+    if (given === undefined) {
+      while (used.has(suffix)) suffix = input.suffix();
+      used.add(suffix);
+    }
     const { jobId, payload, ...settings } = job;
     const key = JSON.stringify(settings);
     let spec = specs.get(key);

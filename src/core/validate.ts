@@ -17,11 +17,35 @@ export const RESERVED_VARIABLES: ReadonlySet<string> = new Set(['PAYLOAD_PATH', 
  * the limit, else a 422 naming every bad field.
  */
 export function checkJobDescription(job: JobDescription): JobDescription {
-  const [checked] = checkAll([job], '');
+  const [checked] = toEnd(checkAll([job], ''));
   return checked as JobDescription;
 }
 
 export function checkBatchDescription(batch: BatchDescription): BatchDescription {
+  return toEnd(checkingBatch(batch));
+}
+
+/**
+ * The same checks, giving the event loop a turn (`nextTurn`) between parts of PART jobs: a 100,000-job batch
+ * checked in one go held it 80-100 ms.
+ */
+export async function checkBatchDescriptionInTurns(batch: BatchDescription, nextTurn: () => Promise<void>): Promise<BatchDescription> {
+  const checking = checkingBatch(batch);
+  for (let step = checking.next(); ; step = checking.next()) {
+    if (step.done) return step.value;
+    await nextTurn();
+  }
+}
+
+/** Jobs checked between two turns of the event loop. */
+const PART = 2000;
+
+function toEnd<T>(steps: Generator<void, T>): T {
+  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+}
+
+/** Yields where a turn may be given. */
+function* checkingBatch(batch: BatchDescription): Generator<void, BatchDescription> {
   const problems: FieldProblem[] = [];
   const defaults = batch.defaultRadixJobComponentConfig;
   if (defaults) settingsProblems(defaults, 'defaultRadixJobComponentConfig.', problems);
@@ -31,12 +55,13 @@ export function checkBatchDescription(batch: BatchDescription): BatchDescription
   }
   problems.push(...labelProblems(batch.labels, 'labels'), ...priorityProblems(batch.priority, 'priority'));
   if (batch.labels) {
-    batch.jobScheduleDescriptions.forEach((job, i) => {
+    for (const [i, job] of batch.jobScheduleDescriptions.entries()) {
+      if (i > 0 && i % PART === 0) yield;
       const count = job.labels ? Object.keys(mergeLabels(batch.labels, job.labels) ?? {}).length : 0;
       if (count > MAX_LABELS) problems.push({ path: `jobScheduleDescriptions[${i}].labels`, message: `gives the job ${count} labels with the batch's; at most ${MAX_LABELS} are allowed` });
-    });
+    }
   }
-  const jobs = checkAll(batch.jobScheduleDescriptions, 'jobScheduleDescriptions', problems);
+  const jobs = yield* checkAll(batch.jobScheduleDescriptions, 'jobScheduleDescriptions', problems);
   return {
     ...batch,
     defaultRadixJobComponentConfig: defaults && normalize(defaults),
@@ -45,23 +70,25 @@ export function checkBatchDescription(batch: BatchDescription): BatchDescription
 }
 
 /** Checks every job; `problems` already found (in a batch's defaults) are answered with the jobs'. */
-function checkAll(jobs: JobDescription[], listPath: string, problems: FieldProblem[] = []): JobDescription[] {
+function* checkAll(jobs: JobDescription[], listPath: string, problems: FieldProblem[] = []): Generator<void, JobDescription[]> {
   const prefix = (i: number) => (listPath ? `${listPath}[${i}].` : '');
   const tooLarge: FieldProblem[] = [];
-  jobs.forEach((job, i) => {
+  for (const [i, job] of jobs.entries()) {
+    if (i > 0 && i % PART === 0) yield;
     const bytes = job.payload === undefined ? 0 : Buffer.byteLength(job.payload, 'utf8');
     if (bytes > MAX_PAYLOAD_BYTES) {
       tooLarge.push({ path: `${prefix(i)}payload`, message: `is ${bytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed` });
     }
-  });
+  }
   if (tooLarge.length > 0) {
     throw ApiError.payloadTooLarge(`${summarizeProblems(tooLarge)}`, tooLarge);
   }
-  jobs.forEach((job, i) => {
+  for (const [i, job] of jobs.entries()) {
+    if (i > 0 && i % PART === 0) yield;
     settingsProblems(job, prefix(i), problems);
     if (job.jobId !== undefined) idProblems(job.jobId, `${prefix(i)}jobId`, problems);
     problems.push(...labelProblems(job.labels, `${prefix(i)}labels`), ...priorityProblems(job.priority, `${prefix(i)}priority`));
-  });
+  }
   if (problems.length > 0) throw invalidFields(problems);
   return jobs.map(normalize);
 }

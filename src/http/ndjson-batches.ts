@@ -1,4 +1,3 @@
-import { TextDecoder } from 'node:util';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { RequestHandler } from 'express';
 import { ApiError, type FieldProblem, summarizeProblems } from '../core/errors.js';
@@ -8,6 +7,7 @@ import { unsafeKeyProblems } from '../core/validate.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { admitBatch, type AdmissionOptions, nextTurn } from './admission.js';
 import { refuse, tooLarge } from './body.js';
+import { LineBytes } from './line-bytes.js';
 import { type NdjsonValidators as Validators, ndjsonValidators } from './ndjson-validators.js';
 import { idempotencyKeyOf, isDryRun, sendSubmitted } from './submit.js';
 
@@ -60,18 +60,17 @@ export function ndjsonBatches(options: NdjsonBatchOptions): RequestHandler {
     }
     validators ??= ndjsonValidators(options.apiDocument);
     const reader = new LineReader(validators, options.admission.limits);
-    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const lines = new LineBytes();
     let received = 0;
-    let rest = '';
     try {
       for await (const chunk of req as AsyncIterable<Buffer>) {
         received += chunk.length;
         if (received > options.maxBytes) throw tooLarge(options.maxBytes);
-        const lines = (rest + decodeOrRefuse(decoder, chunk)).split('\n');
-        rest = lines.pop()!;
-        for (const line of lines) if (reader.take(line)) await nextTurn();
+        const text = lines.completeLines(chunk);
+        if (text === undefined) continue;
+        for (const line of text.split('\n')) if (reader.take(line)) await nextTurn();
       }
-      reader.take(rest + decodeOrRefuse(decoder));
+      reader.take(lines.last());
     } catch (error) {
       if (error instanceof ApiError) {
         refuse(req, res, error, next);
@@ -140,12 +139,4 @@ function problemOf(error: ErrorObject, at: string): FieldProblem {
   const where = field ? `${at}: ${field}` : at;
   if (error.keyword === 'additionalProperties') return { path: where, message: `has an unknown field ${String(error.params.additionalProperty)}` };
   return { path: where, message: error.message ?? 'is invalid' };
-}
-
-function decodeOrRefuse(decoder: TextDecoder, chunk?: Buffer): string {
-  try {
-    return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
-  } catch {
-    throw ApiError.badRequest('the request body is not valid UTF-8: send the lines as UTF-8 (a payload is delivered byte for byte)');
-  }
 }

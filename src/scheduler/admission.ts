@@ -3,10 +3,13 @@ import { ApiError } from '../core/errors.js';
 import type { IdempotencyRecord } from '../core/idempotency.js';
 import type { BatchDescription, BatchRecord, JobRecord, JobSettings, NewBatch } from '../core/model.js';
 import { SUFFIX_LENGTH } from '../core/naming.js';
+import { fullRecord } from '../core/stored-job.js';
+import { type BatchStatusView, jobStatusView } from '../core/view.js';
 import type { Logger } from '../logger.js';
 import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { createSuffixSource } from './ids.js';
+import { orderedSuffixes } from './ordered-suffixes.js';
 import type { BatchEntry } from './state-index.js';
 import type { ReadModel } from './read-model.js';
 
@@ -77,6 +80,7 @@ export class Admission {
     const now = this.options.now();
     const input = {
       componentName: this.options.componentName, component: this.options.componentSettings, type, now, suffix: this.suffix, fixedNames,
+      jobSuffix: all.length >= ORDERED_FROM ? orderedSuffixes(all.length) : undefined,
       taken: (name: string) => this.options.reads.index.batch(name) !== undefined,
     };
     const first = buildBatch({ ...input, description: { ...description, jobScheduleDescriptions: all.slice(0, BUILD_PART) } });
@@ -92,8 +96,29 @@ export class Admission {
   }
 }
 
+/** Gives the event loop a turn. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Calls `each` on every item, BUILD_PART per turn of the event loop; a usual batch's in this one. */
+export async function inParts<T>(items: readonly T[], each: (item: T) => void): Promise<void> {
+  for (let start = 0; start < items.length; start += BUILD_PART) {
+    if (start > 0) await nextTurn();
+    for (let i = start; i < Math.min(start + BUILD_PART, items.length); i++) each(items[i]!);
+  }
+}
+
+/** The batch's view with every job's, the jobs' made a part per turn (100,000 at once held the loop 60-100 ms). */
+export async function batchViewInParts(reads: ReadModel, entry: BatchEntry): Promise<BatchStatusView> {
+  const jobs: NonNullable<BatchStatusView['jobStatuses']> = [];
+  await inParts(entry.jobs, (job) => jobs.push(jobStatusView(fullRecord(job), entry.batch.type)));
+  return { ...reads.batchView(entry, false), jobStatuses: jobs };
+}
+
 /** A single job's names given instead of drawn (a scheduled run's, derived from its tick). */
 export type FixedNames = { batchName: string; jobSuffix: string };
 
+/** Jobs in a batch from which their names increase with their index (`orderedSuffixes`): a batch the store writes in parts. */
+const ORDERED_FROM = 250;
+
 /** Jobs built between two turns of the event loop (a few milliseconds' work). */
-const BUILD_PART = 2000;
+const BUILD_PART = 1000;

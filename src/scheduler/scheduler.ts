@@ -8,12 +8,12 @@ import { jobOutcome } from '../core/outcome.js';
 import { isInFlight } from '../core/status.js';
 import { fullRecord } from '../core/stored-job.js';
 import { acceptedEntry, type JobTimeline } from '../core/timeline.js';
-import { checkBatchDescription, checkJobDescription } from '../core/validate.js';
+import { checkBatchDescription, checkBatchDescriptionInTurns, checkJobDescription } from '../core/validate.js';
 import { type BatchStatusView, type JobStatusView, jobStatusView, success, type SuccessView } from '../core/view.js';
 import type { Logger } from '../logger.js';
 import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
-import { Admission, type FixedNames } from './admission.js';
+import { Admission, batchViewInParts, type FixedNames, inParts, nextTurn } from './admission.js';
 import { dryRun, type DryRunView } from './dry-run.js';
 import { fingerprintOf, IdempotencyKeys, type PendingKey } from './idempotency.js';
 import { HistoryCleaner } from './history-cleaner.js';
@@ -160,7 +160,7 @@ export class Scheduler {
 
   /** With `withJobs: false` (a streamed submission of many jobs), the answer leaves out `jobStatuses`. */
   async createBatch(description: BatchDescription, options: { withJobs?: boolean } = {}): Promise<BatchStatusView> {
-    const entry = await this.accept(checkBatchDescription(description), 'batch');
+    const entry = await this.accept(await checkBatchDescriptionInTurns(description, nextTurn), 'batch');
     return this.reads.batchView(entry, options.withJobs ?? true);
   }
 
@@ -177,7 +177,7 @@ export class Scheduler {
   async submitBatch(description: BatchDescription, options: { idempotencyKey?: string; withJobs?: boolean } = {}): Promise<Submitted<BatchStatusView>> {
     const key = submissionKey({ header: options.idempotencyKey, batchId: description.batchId, batchIdIsKey: this.options.component.idempotentBatchId === true });
     if (!key) return { view: await this.createBatch(description, options), replayed: false };
-    const { entry, replayed } = await this.acceptOnce(checkBatchDescription(description), 'batch', key);
+    const { entry, replayed } = await this.acceptOnce(await checkBatchDescriptionInTurns(description, nextTurn), 'batch', key);
     return { view: this.reads.batchView(entry, options.withJobs ?? true), replayed };
   }
 
@@ -350,8 +350,9 @@ export class Scheduler {
   private async accept(description: BatchDescription, type: 'job' | 'batch', extra: { fixedNames?: FixedNames; idempotency?: PendingKey } = {}): Promise<BatchEntry> {
     if (!this.isReady) throw ApiError.unavailable('the scheduler is not ready');
     const entry = await this.admission.accept(description, type, extra);
-    for (const job of entry.jobs) this.queue.push(job.name);
-    this.options.listener?.batchCreated(this.reads.batchView(entry, true));
+    // Told before any of its jobs can start; queued a part per turn (a 100,000-job batch at once held the loop).
+    if (this.options.listener) this.options.listener.batchCreated(await batchViewInParts(this.reads, entry));
+    await inParts(entry.jobs, (job) => this.queue.push(job.name));
     this.queue.schedule();
     return entry;
   }

@@ -6,7 +6,8 @@ import type { BatchRecord, JobRecord, NewBatch, Snapshot } from '../core/model.j
 import type { JobTimeline } from '../core/timeline.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, StoreHealth } from './store.js';
-import { chunksOf } from './chunks.js';
+import { Checkpointer } from './checkpointer.js';
+import { acceptedStateText, insertSlice, isLarge } from './chunks.js';
 import { loadJobs, summaryText } from './load-jobs.js';
 import { createDatabase, FileIdentity, hasNoSpace, migrate, SCHEMA } from './store-file.js';
 import { IdempotencyTable } from './idempotency-table.js';
@@ -24,6 +25,8 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 500;
  * memory held here counts against the service's memory per job (issue 14).
  */
 const CACHE_KIB = 2048;
+/** The page cache while a large batch goes in: the index pages its transactions write stay cached from one to the next. */
+const LARGE_BATCH_CACHE_KIB = 16384;
 
 export interface SqliteStoreOptions {
   /** The database file; created (complete, mode 0600) when it does not exist. */
@@ -72,6 +75,8 @@ export class SqliteStore implements JobStore {
   private readonly timers: Timers;
   private checkTimer: unknown;
   private jobsCommitted: () => void = () => {};
+  private readonly checkpointer: Checkpointer;
+  private largeBatches = 0;
 
   constructor(private readonly options: SqliteStoreOptions) {
     const { file } = options;
@@ -107,6 +112,7 @@ export class SqliteStore implements JobStore {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
+    this.checkpointer = new Checkpointer(this.db, file, this.logger);
     this.writes = new WriteHealth({
       ...options, logger: this.logger, timers: this.timers, retry: () => this.retry(), isDiskFull: () => hasNoSpace(path.dirname(file)),
     });
@@ -135,8 +141,7 @@ export class SqliteStore implements JobStore {
   insertBatch(batch: NewBatch): Promise<void> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
-    const chunks = chunksOf(batch.jobs);
-    if (chunks.length > 1) return this.insertInChunks(batch, chunks);
+    if (isLarge(batch.jobs)) return this.insertInChunks(batch);
     return new Promise((resolve, reject) => {
       this.accepting.push({ batch, resolve, reject });
       if (this.accepting.length === 1) setImmediate(() => this.commitAccepted());
@@ -178,44 +183,54 @@ export class SqliteStore implements JobStore {
 
   private readonly insertOne = (newBatch: NewBatch) => {
     const { batch, jobs } = newBatch;
-    const specTexts = new Map<object, string>();
+    const insert = this.insertJobs();
     this.db.transaction(() => {
       this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 0, labelsText(batch));
-      this.insertJobs(jobs, specTexts);
+      for (const job of jobs) insert(job);
       if (newBatch.idempotency) this.keys.insert(newBatch.idempotency, Date.parse(batch.created));
     })();
   };
 
-  private insertJobs(jobs: NewBatch['jobs'], specTexts: Map<object, string>): void {
-    for (const { record, payload } of jobs) {
+  /** Inserts one job's row; jobs sharing a spec object share its text, made once. */
+  private insertJobs(): (job: NewBatch['jobs'][number]) => void {
+    const specTexts = new Map<object, string>();
+    return ({ record, payload }) => {
       let specText = specTexts.get(record.spec);
       if (specText === undefined) {
         specText = JSON.stringify(record.spec);
         specTexts.set(record.spec, specText);
       }
-      this.statements.insertJob.run(record.name, record.batchName, record.index, specText, stateText(record), payload);
-    }
+      this.statements.insertJob.run(record.name, record.batchName, record.index, specText, acceptedStateText(record), payload);
+    };
   }
 
   /**
    * A large batch goes in several transactions, one turn of the event loop each, so that no request waits
    * behind one long write. The batch is marked `accepting` until the last transaction, synced to disk,
-   * clears the mark; a batch still marked at start was never answered and is dropped (`load`).
+   * clears the mark; a batch still marked at start was never answered and is dropped (`load`). Meanwhile the
+   * WAL's checkpoints run in a worker (`Checkpointer`) and the page cache is larger.
    */
-  private async insertInChunks({ batch, idempotency }: NewBatch, chunks: Array<NewBatch['jobs']>): Promise<void> {
-    const specTexts = new Map<object, string>();
+  private async insertInChunks({ batch, jobs, idempotency }: NewBatch): Promise<void> {
+    const insert = this.insertJobs();
+    this.checkpointer.start();
+    if (this.largeBatches++ === 0) this.db.pragma(`cache_size = -${LARGE_BATCH_CACHE_KIB}`);
     try {
-      for (const [i, chunk] of chunks.entries()) {
-        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (let next = 0; next < jobs.length;) {
+        if (next > 0) await new Promise((resolve) => setImmediate(resolve));
         const refusal = this.refusal();
         if (refusal) throw refusal;
+        const first = next === 0;
         const error = this.transact(() => {
-          if (i === 0) this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 1, labelsText(batch));
-          this.insertJobs(chunk, specTexts);
+          if (first) this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 1, labelsText(batch));
+          next = insertSlice(jobs, next, insert, () => performance.now());
         });
         if (error !== undefined) throw this.refusal() ?? error;
       }
-      // The key goes with the transaction that accepts the batch: a batch dropped at start never had one.
+      // The key goes with the transaction that accepts the batch: a batch dropped at start never had one. Its own
+      // turn: it syncs the WAL to disk.
+      await new Promise((resolve) => setImmediate(resolve));
+      const refusal = this.refusal();
+      if (refusal) throw refusal;
       const error = this.transact(() => {
         this.statements.accepted.run(batch.name);
         if (idempotency) this.keys.insert(idempotency, Date.parse(batch.created));
@@ -228,6 +243,8 @@ export class SqliteStore implements JobStore {
         this.statements.deleteBatch.run(batch.name);
       });
       throw error;
+    } finally {
+      if (--this.largeBatches === 0 && this.db.open) this.db.pragma(`cache_size = -${CACHE_KIB}`);
     }
   }
 
@@ -299,6 +316,7 @@ export class SqliteStore implements JobStore {
     if (!this.db.open) return;
     if (this.hasPending() && this.writes.current.cause !== 'gone') this.transact();
     this.writes.close();
+    this.checkpointer.close();
     this.timers.clearTimeout(this.checkTimer);
     if (this.hasPending()) {
       this.logger.error('store closed with changes it could not write', { jobs: this.pending.size, cause: this.writes.current.cause });
