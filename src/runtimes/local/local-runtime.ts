@@ -4,6 +4,7 @@ import { ApiError } from '../../core/errors.js';
 import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
 import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snapshot } from '../../core/model.js';
 import { quantityValue } from '../../core/quantity.js';
+import { isInFlight } from '../../core/status.js';
 import { type JobRecordSource, StoredJob } from '../../core/stored-job.js';
 import type { JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
@@ -255,6 +256,8 @@ export class LocalRuntime implements Runtime {
     for (const effect of effects) this.apply(run, effect);
     // A finished job needs nothing more of this runtime, unless its removal is still to come.
     if (isTerminal(record.status) && !record.intent) this.forget(record.name);
+    // Its slot goes to the next job now, whose start then commits with this end (one transaction, one turn).
+    if (isInFlight(previous.status) && isTerminal(record.status)) this.events?.runEnded?.(record.name);
     return true;
   }
 
