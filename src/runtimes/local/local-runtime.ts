@@ -19,6 +19,7 @@ import { LostAttempts } from './lost-attempts.js';
 import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf } from './processes.js';
 import { type JobProcess, Spawner } from './spawner.js';
 import { CommittedChanges } from './committed-changes.js';
+import { DeferredSaves } from './deferred-saves.js';
 import { ENFORCED, NONE, unenforcedNote } from './unenforced.js';
 
 export interface LocalRuntimeOptions {
@@ -72,6 +73,7 @@ export class LocalRuntime implements Runtime {
   private readonly spawner: Spawner;
   private readonly lost: LostAttempts;
   private readonly changes = new CommittedChanges((job) => this.events?.jobChanged(job));
+  private readonly deferred = new DeferredSaves((job) => this.save(job));
   private events: RuntimeEvents | undefined;
   private instanceId = '';
   private syncing: Promise<boolean> | undefined;
@@ -205,6 +207,7 @@ export class LocalRuntime implements Runtime {
       await Promise.all(live.map((run) => run.tail));
     }
     this.closed = true;
+    this.deferred.saveAll();
     await this.spawner.close();
     this.memory.close();
     this.logs.close();
@@ -237,12 +240,13 @@ export class LocalRuntime implements Runtime {
 
   private async handle(run: Run, event: LifecycleEvent): Promise<boolean> {
     if (this.closed) return false;
+    this.deferred.saveNow(run.job.name);
     const previous = run.job;
     const { record, effects } = transition(previous, event, this.now(), this.policy);
     if (record !== previous) {
       run.job = record;
-      this.options.store.saveJob(record);
-      this.changes.saved(record);
+      if (event.type === 'spawned' && effects.length === 0) this.deferred.defer(record);
+      else this.save(record);
     }
     const syncAt = effects.findIndex((effect) => effect.kind === 'sync');
     if (syncAt >= 0 && !(await this.sync())) {
@@ -259,6 +263,11 @@ export class LocalRuntime implements Runtime {
     // Its slot goes to the next job now, whose start then commits with this end (one transaction, one turn).
     if (isInFlight(previous.status) && isTerminal(record.status)) this.events?.runEnded?.(record.name);
     return true;
+  }
+
+  private save(job: JobRecord): void {
+    this.options.store.saveJob(job);
+    this.changes.saved(job);
   }
 
   private apply(run: Run, effect: Effect): void {
