@@ -20,6 +20,7 @@ import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf } from './processes.js
 import { type JobProcess, Spawner } from './spawner.js';
 import { CommittedChanges } from './committed-changes.js';
 import { DeferredSaves } from './deferred-saves.js';
+import { DurableSync } from './durable-sync.js';
 import { ENFORCED, NONE, unenforcedNote } from './unenforced.js';
 
 export interface LocalRuntimeOptions {
@@ -74,15 +75,16 @@ export class LocalRuntime implements Runtime {
   private readonly lost: LostAttempts;
   private readonly changes = new CommittedChanges((job) => this.events?.jobChanged(job));
   private readonly deferred = new DeferredSaves((job) => this.save(job));
+  private readonly durable: DurableSync;
   private events: RuntimeEvents | undefined;
   private instanceId = '';
-  private syncing: Promise<boolean> | undefined;
   private closing: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.now = options.now ?? (() => new Date());
     this.spawner = new Spawner(options.logger);
+    this.durable = new DurableSync({ flush: () => options.store.flush() !== false, changes: this.changes, logger: options.logger });
     this.lost = new LostAttempts(options.killGraceMs);
     this.logs = new AttemptLogs({ files: options.files, maxBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, logger: options.logger });
     const max = options.maxRetryDelayMs ?? 60_000;
@@ -117,7 +119,7 @@ export class LocalRuntime implements Runtime {
     });
     store.flush();
     this.events = events;
-    store.onJobsCommitted(() => this.changes.committed());
+    store.onJobsCommitted(() => this.durable.committed());
     return snapshot;
   }
 
@@ -249,7 +251,7 @@ export class LocalRuntime implements Runtime {
       else this.save(record);
     }
     const syncAt = effects.findIndex((effect) => effect.kind === 'sync');
-    if (syncAt >= 0 && !(await this.sync())) {
+    if (syncAt >= 0 && !(await this.durable.sync())) {
       // Not on disk: act as if the event had not come, and try a start again later.
       run.job = previous;
       this.changes.undone(record);
@@ -298,15 +300,6 @@ export class LocalRuntime implements Runtime {
       run.timer = undefined;
       void this.dispatch(run, event);
     }, delay);
-  }
-
-  /** Writes every change made so far; the changes of one turn of the event loop share one transaction. */
-  private sync(): Promise<boolean> {
-    this.syncing ??= new Promise<boolean>((resolve) => setImmediate(() => {
-      this.syncing = undefined;
-      resolve(this.options.store.flush() !== false);
-    }));
-    return this.syncing;
   }
 
   private spawn(run: Run, attempt: number): void {
