@@ -24,6 +24,13 @@ export interface RuntimeEvents {
    * is durable (local: committed to the store), since what is told is answered, notified and acted on.
    */
   jobChanged(job: JobRecord): void;
+  /**
+   * Internal, for the run queue only: the job's run has ended and its end is saved but not yet committed, so its
+   * running slot may go to the next job now. That job's start is committed in the same transaction as this end
+   * (or a later one) and spawned only after it. Nothing about the job may be shown outside on this call: its end
+   * is told by `jobChanged`, once committed. Optional: a runtime that does not call it frees slots on `jobChanged`.
+   */
+  runEnded?(name: string): void;
 }
 
 /**

@@ -64,6 +64,14 @@ export class RunQueue {
     else if (this.inFlight.delete(job.name)) this.schedule();
   }
 
+  /**
+   * The job's run ended and its end is not told yet (not committed): its slot goes to the next job in this turn,
+   * whose start the runtime commits with that end. The end, once told, finds the slot freed already.
+   */
+  release(name: string): void {
+    if (this.inFlight.delete(name)) this.pump();
+  }
+
   /** Jobs that are gone (their batch was removed) free their slots. */
   forget(names: Iterable<string>): void {
     for (const name of names) this.inFlight.delete(name);

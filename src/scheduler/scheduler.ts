@@ -123,7 +123,7 @@ export class Scheduler {
   }
 
   async start(): Promise<void> {
-    const snapshot = await this.options.runtime.open({ jobChanged: (job) => this.onJobChanged(job) });
+    const snapshot = await this.options.runtime.open({ jobChanged: (job) => this.onJobChanged(job), runEnded: (name) => this.queue.release(name) });
     const { index } = this.reads;
     this.keys.load(snapshot.idempotency ?? []);
     const entries = new Map<string, BatchEntry>();

@@ -77,6 +77,7 @@ export class SqliteStore implements JobStore {
   private jobsCommitted: () => void = () => {};
   private readonly checkpointer: Checkpointer;
   private largeBatches = 0;
+  private pendingWriter: ((body?: () => void) => void) | undefined;
 
   constructor(private readonly options: SqliteStoreOptions) {
     const { file } = options;
@@ -336,12 +337,7 @@ export class SqliteStore implements JobStore {
     }
     if (durable) this.db.pragma('synchronous = FULL');
     try {
-      this.db.transaction(() => {
-        for (const job of this.pending.values()) this.statements.updateJob.run(stateText(job), summaryText(job), job.name);
-        for (const [key, value] of this.pendingMeta) this.statements.setMeta.run(key, value);
-        this.timeline.write();
-        body?.();
-      })();
+      this.writePending(body);
     } catch (error) {
       this.writes.failed(error);
       return error;
@@ -364,6 +360,17 @@ export class SqliteStore implements JobStore {
       // What is committed stays so; a listener's fault must not look like the store's.
       this.logger.error('a listener of committed jobs failed', { error: String(error) });
     }
+  }
+
+  /** The pending changes, then `body`, in one transaction (made once: better-sqlite3 builds a wrapper per call of `transaction`). */
+  private writePending(body?: () => void): void {
+    this.pendingWriter ??= this.db.transaction((more?: () => void) => {
+      for (const job of this.pending.values()) this.statements.updateJob.run(stateText(job), summaryText(job), job.name);
+      for (const [key, value] of this.pendingMeta) this.statements.setMeta.run(key, value);
+      this.timeline.write();
+      more?.();
+    });
+    this.pendingWriter(body);
   }
 
   /** A retry after a failure: the pending changes, or a one-row write that shows the store can write again. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { JobRecord } from '../core/model.js';
+import { isTerminal, type JobRecord } from '../core/model.js';
 import { acceptedEntry, isAcceptedState, type JobTimeline, type RecordedTransition, TIMELINE_MAX_ENTRIES, type TimelineEntry, transitionOf } from '../core/timeline.js';
 
 /**
@@ -34,6 +34,11 @@ interface Pending {
  */
 export class TimelineTable {
   private readonly pending = new Map<string, Pending>();
+  /**
+   * The latest committed key of each job whose latest transition is not a final one, so that a job's next
+   * transition needs no read of its rows (a finished job's next one, after a restart, reads them once).
+   */
+  private readonly committedKeys = new Map<string, { batchName: string; key: string }>();
   private readonly statements;
 
   constructor(db: Database.Database, private readonly maxEntries = TIMELINE_MAX_ENTRIES) {
@@ -58,7 +63,7 @@ export class TimelineTable {
     const transition = transitionOf(job);
     let pending = this.pending.get(job.name);
     if (!pending) {
-      pending = { batchName: job.batchName, base: this.latestKey(job.name), transitions: [], skipped: 0 };
+      pending = { batchName: job.batchName, base: this.committedKeys.get(job.name)?.key ?? this.latestKey(job.name), transitions: [], skipped: 0 };
       this.pending.set(job.name, pending);
     }
     if (transition.key === pending.base) {
@@ -91,12 +96,19 @@ export class TimelineTable {
 
   /** The transaction that held `write` committed. */
   committed(): void {
+    for (const [job, { batchName, transitions }] of this.pending) {
+      const last = transitions.at(-1);
+      if (last === undefined) continue;
+      if (isTerminal(last.status)) this.committedKeys.delete(job);
+      else this.committedKeys.set(job, { batchName, key: last.key });
+    }
     this.pending.clear();
   }
 
-  /** Within the store's transaction that deletes the batch. */
+  /** Within the store's transaction that deletes the batch (after a rollback of it, the keys are read again from the rows). */
   deleteBatch(batchName: string): void {
     this.statements.deleteBatch.run(batchName);
+    for (const [job, committed] of this.committedKeys) if (committed.batchName === batchName) this.committedKeys.delete(job);
   }
 
   /** The job's latest committed key; a read that fails (the store closed or gone) only loses the rollback check. */

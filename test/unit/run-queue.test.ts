@@ -190,4 +190,18 @@ describe('RunQueue', () => {
     await pumped();
     assert.deepEqual(q.launched, ['b-0', 'b-1', 'b-2']);
   });
+
+  it('when a run ends (released before its end is told), the next job starts in the same turn, and the end told later starts no other', async () => {
+    const q = aQueue(2);
+    for (let i = 0; i < 4; i++) q.add(aRecord(`b-${i}`, 'b'));
+    q.queue.open();
+    q.queue.release('b-0');
+    assert.deepEqual(q.launched, ['b-0', 'b-1', 'b-2'], 'started at once, not in a later turn');
+    q.end('b-0');
+    await pumped();
+    assert.deepEqual(q.launched, ['b-0', 'b-1', 'b-2'], 'the slot was given once');
+    q.queue.release('b-3');
+    q.queue.release('b-0');
+    assert.deepEqual(q.launched, ['b-0', 'b-1', 'b-2'], 'a job not in flight frees nothing');
+  });
 });

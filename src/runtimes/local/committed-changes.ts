@@ -27,9 +27,16 @@ export class CommittedChanges {
 
   /** Every record saved so far is committed. */
   committed(): void {
+    this.take()();
+  }
+
+  /** Every record saved so far is committed: answers what tells them, in order (the caller decides when, and calls it once). */
+  take(): () => void {
     const jobs = this.waiting;
     this.waiting = [];
-    for (const job of jobs) this.tell(job);
+    return () => {
+      for (const job of jobs) this.tell(job);
+    };
   }
 
   private keepLatest(): void {

@@ -4,6 +4,7 @@ import { ApiError } from '../../core/errors.js';
 import { type Effect, type LifecycleEvent, type LifecyclePolicy, liveAttempt, transition } from '../../core/lifecycle.js';
 import { type BatchRecord, isTerminal, type JobRecord, type NewBatch, type Snapshot } from '../../core/model.js';
 import { quantityValue } from '../../core/quantity.js';
+import { isInFlight } from '../../core/status.js';
 import { type JobRecordSource, StoredJob } from '../../core/stored-job.js';
 import type { JobTimeline } from '../../core/timeline.js';
 import type { Logger } from '../../logger.js';
@@ -18,6 +19,8 @@ import { LostAttempts } from './lost-attempts.js';
 import { ATTEMPT_MARKER, endLeftoverProcesses, exitCodeOf } from './processes.js';
 import { type JobProcess, Spawner } from './spawner.js';
 import { CommittedChanges } from './committed-changes.js';
+import { DeferredSaves } from './deferred-saves.js';
+import { DurableSync } from './durable-sync.js';
 import { ENFORCED, NONE, unenforcedNote } from './unenforced.js';
 
 export interface LocalRuntimeOptions {
@@ -71,15 +74,17 @@ export class LocalRuntime implements Runtime {
   private readonly spawner: Spawner;
   private readonly lost: LostAttempts;
   private readonly changes = new CommittedChanges((job) => this.events?.jobChanged(job));
+  private readonly deferred = new DeferredSaves((job) => this.save(job));
+  private readonly durable: DurableSync;
   private events: RuntimeEvents | undefined;
   private instanceId = '';
-  private syncing: Promise<boolean> | undefined;
   private closing: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.now = options.now ?? (() => new Date());
     this.spawner = new Spawner(options.logger);
+    this.durable = new DurableSync({ flush: () => options.store.flush() !== false, changes: this.changes, logger: options.logger });
     this.lost = new LostAttempts(options.killGraceMs);
     this.logs = new AttemptLogs({ files: options.files, maxBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, logger: options.logger });
     const max = options.maxRetryDelayMs ?? 60_000;
@@ -114,7 +119,7 @@ export class LocalRuntime implements Runtime {
     });
     store.flush();
     this.events = events;
-    store.onJobsCommitted(() => this.changes.committed());
+    store.onJobsCommitted(() => this.durable.committed());
     return snapshot;
   }
 
@@ -204,6 +209,7 @@ export class LocalRuntime implements Runtime {
       await Promise.all(live.map((run) => run.tail));
     }
     this.closed = true;
+    this.deferred.saveAll();
     await this.spawner.close();
     this.memory.close();
     this.logs.close();
@@ -236,15 +242,16 @@ export class LocalRuntime implements Runtime {
 
   private async handle(run: Run, event: LifecycleEvent): Promise<boolean> {
     if (this.closed) return false;
+    this.deferred.saveNow(run.job.name);
     const previous = run.job;
     const { record, effects } = transition(previous, event, this.now(), this.policy);
     if (record !== previous) {
       run.job = record;
-      this.options.store.saveJob(record);
-      this.changes.saved(record);
+      if (event.type === 'spawned' && effects.length === 0) this.deferred.defer(record);
+      else this.save(record);
     }
     const syncAt = effects.findIndex((effect) => effect.kind === 'sync');
-    if (syncAt >= 0 && !(await this.sync())) {
+    if (syncAt >= 0 && !(await this.durable.sync())) {
       // Not on disk: act as if the event had not come, and try a start again later.
       run.job = previous;
       this.changes.undone(record);
@@ -255,7 +262,14 @@ export class LocalRuntime implements Runtime {
     for (const effect of effects) this.apply(run, effect);
     // A finished job needs nothing more of this runtime, unless its removal is still to come.
     if (isTerminal(record.status) && !record.intent) this.forget(record.name);
+    // Its slot goes to the next job now, whose start then commits with this end (one transaction, one turn).
+    if (isInFlight(previous.status) && isTerminal(record.status)) this.events?.runEnded?.(record.name);
     return true;
+  }
+
+  private save(job: JobRecord): void {
+    this.options.store.saveJob(job);
+    this.changes.saved(job);
   }
 
   private apply(run: Run, effect: Effect): void {
@@ -286,15 +300,6 @@ export class LocalRuntime implements Runtime {
       run.timer = undefined;
       void this.dispatch(run, event);
     }, delay);
-  }
-
-  /** Writes every change made so far; the changes of one turn of the event loop share one transaction. */
-  private sync(): Promise<boolean> {
-    this.syncing ??= new Promise<boolean>((resolve) => setImmediate(() => {
-      this.syncing = undefined;
-      resolve(this.options.store.flush() !== false);
-    }));
-    return this.syncing;
   }
 
   private spawn(run: Run, attempt: number): void {
