@@ -99,6 +99,8 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     deadLetters: notifier,
     events,
   });
+  // Once the service answers: reads meanwhile read the finished batches they need themselves.
+  scheduler.loadInBackground();
   return {
     app,
     scheduler,

@@ -57,8 +57,15 @@ export class ListingIndex implements IndexListener {
   private readonly entries = new Map<number, BatchEntry>();
   private readonly batchStatus = new Map<number, string>();
   private nextOrdinal = 1;
+  /** Reads every batch whose jobs are read after the start (see `StateIndex.defer`): a list over all batches needs them all. */
+  private loadAll: () => void = () => {};
 
   constructor(private readonly statusOf: (entry: BatchEntry) => string) {}
+
+  /** `loadAll` is called before any answer that covers more than one batch. */
+  loadAllWith(loadAll: () => void): void {
+    this.loadAll = loadAll;
+  }
 
   batchAdded(entry: BatchEntry): void {
     const ordinal = this.nextOrdinal++;
@@ -108,6 +115,8 @@ export class ListingIndex implements IndexListener {
 
   /** A page of single jobs (`scope` undefined) or of one batch's jobs, after the key `after`. */
   jobPage(filter: JobFilter, limit: number, after: number, scope?: BatchEntry): Page<JobAt> {
+    // A batch's own jobs are all indexed once the batch was read.
+    if (!scope) this.loadAll();
     const postings = this.jobs[scope ? scope.batch.type : 'job'];
     const from = scope ? this.ordinals.get(scope.batch.name)! * STRIDE : 0;
     const to = scope ? from + scope.jobs.length : Infinity;
@@ -123,6 +132,7 @@ export class ListingIndex implements IndexListener {
 
   /** A page of batches (of type `batch`) after the ordinal `after`. */
   batchPage(filter: BatchFilter, limit: number, after: number): Page<BatchEntry> {
+    this.loadAll();
     const sources: KeySource[] = [union(this.batches, ['all'])];
     if (filter.statuses) sources.push(union(this.batches, [...filter.statuses].map((status) => `s\0${status}`)));
     if (filter.batchId !== undefined) sources.push(union(this.batches, [`i\0${filter.batchId}`]));
@@ -142,11 +152,13 @@ export class ListingIndex implements IndexListener {
 
   /** How many jobs (of single jobs or of batches) the status index holds under a status: what a status filter reads. */
   indexedJobs(type: BatchEntry['batch']['type'], status: JobStatusValue): number {
+    this.loadAll();
     return this.jobs[type].size(STATUS_TERMS[status]);
   }
 
   /** How many batches the index holds under a batch status. */
   indexedBatches(status: string): number {
+    this.loadAll();
     return this.batches.size(`s\0${status}`);
   }
 
