@@ -72,16 +72,20 @@ export class DeferredLoad {
     while (!this.done) this.step();
   }
 
-  /** Reads the rest a part at a time, each in its own turn of the event loop, until done or closed. */
-  start(onError: (error: unknown) => void): void {
+  /** Reads the rest a part at a time, each in its own turn of the event loop, until done (then `onDone`) or closed. */
+  start(handlers: { onError(error: unknown): void; onDone(): void }): void {
     const next = () => {
       this.immediate = undefined;
-      if (this.closed || this.done) return;
+      if (this.closed) return;
+      if (this.done) {
+        handlers.onDone();
+        return;
+      }
       try {
         this.step();
       } catch (error) {
         // Reads still load what they need; the background load stops.
-        onError(error);
+        handlers.onError(error);
         return;
       }
       this.immediate = setImmediate(next);

@@ -17,6 +17,8 @@ export const STRIDE = 2 ** 20;
 export interface IndexListener {
   batchAdded(entry: BatchEntry): void;
   jobAdded(entry: BatchEntry, position: number, job: JobRecord): void;
+  /** Jobs added at once, at positions from `from` on. */
+  jobsAdded(entry: BatchEntry, from: number, jobs: readonly JobRecord[]): void;
   jobChanged(entry: BatchEntry, position: number, previous: JobRecord, job: JobRecord): void;
   batchRemoved(entry: BatchEntry): void;
 }
@@ -81,6 +83,22 @@ export class ListingIndex implements IndexListener {
     const key = ordinal * STRIDE + position;
     const postings = this.jobs[entry.batch.type];
     for (const term of this.jobTerms(job, entry.batch.type)) postings.add(term, key);
+    this.refreshStatus(entry, ordinal);
+  }
+
+  jobsAdded(entry: BatchEntry, from: number, jobs: readonly JobRecord[]): void {
+    const ordinal = this.ordinals.get(entry.batch.name)!;
+    const postings = this.jobs[entry.batch.type];
+    const type = entry.batch.type;
+    // The terms of `jobTerms`, without a generator per job (a start adds 100,000 jobs this way).
+    for (let i = 0, key = ordinal * STRIDE + from; i < jobs.length; i++, key++) {
+      const job = jobs[i]!;
+      if (type === 'job') postings.add(ALL, key);
+      postings.add(STATUS_TERMS[job.status], key);
+      if (job.jobId !== undefined) postings.add(`i\0${job.jobId}`, key);
+      const labels = labelsOf(job);
+      if (labels) for (const term of this.labelTermsOf(labels)) postings.add(term, key);
+    }
     this.refreshStatus(entry, ordinal);
   }
 
@@ -201,13 +219,16 @@ export class ListingIndex implements IndexListener {
     yield STATUS_TERMS[job.status];
     if (job.jobId !== undefined) yield `i\0${job.jobId}`;
     const labels = labelsOf(job);
-    if (!labels) return;
+    if (labels) yield* this.labelTermsOf(labels);
+  }
+
+  private labelTermsOf(labels: Labels): string[] {
     let terms = this.labelTerms.get(labels);
     if (!terms) {
       terms = Object.entries(labels).flatMap(([key, value]) => [`k\0${key}`, `l\0${key}\0${value}`]);
       this.labelTerms.set(labels, terms);
     }
-    yield* terms;
+    return terms;
   }
 
   private refreshStatus(entry: BatchEntry, ordinal: number): void {

@@ -158,7 +158,12 @@ export class Scheduler {
    * service answers (reads that need some of them meanwhile read those at once).
    */
   loadInBackground(): void {
-    this.reads.index.loadInBackground((error) => this.options.logger.error('reading finished jobs failed; reads will read what they need', { error: String(error) }));
+    const started = performance.now();
+    const { logger } = this.options;
+    this.reads.index.loadInBackground({
+      onError: (error) => logger.error('reading finished jobs failed; reads read what they need', { error: String(error) }),
+      onDone: () => logger.info('finished jobs read', { ms: Math.round(performance.now() - started) }),
+    });
   }
 
   async createJob(description: JobDescription): Promise<JobStatusView> {

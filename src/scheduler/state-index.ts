@@ -48,12 +48,7 @@ export class StateIndex {
    * is called, or at once when read; `loaded` is told of each once it has all its jobs.
    */
   defer(finished: FinishedJobs, loaded: (entry: BatchEntry) => void): void {
-    this.deferred = new DeferredLoad(finished, {
-      appendJobs: (entry, jobs) => {
-        for (const job of jobs) this.addJob(entry, job);
-      },
-      loaded,
-    });
+    this.deferred = new DeferredLoad(finished, { appendJobs: (entry, jobs) => this.appendJobs(entry, jobs), loaded });
   }
 
   /** A batch (of the snapshot's `finished` ones) indexed now, its jobs read later. */
@@ -64,8 +59,8 @@ export class StateIndex {
   }
 
   /** Reads the deferred batches' jobs a part at a time, in turns of the event loop. */
-  loadInBackground(onError: (error: unknown) => void): void {
-    this.deferred?.start(onError);
+  loadInBackground(handlers: { onError(error: unknown): void; onDone(): void }): void {
+    this.deferred?.start(handlers);
   }
 
   /** Batches with all their jobs indexed now, without reading any deferred one. */
@@ -87,6 +82,25 @@ export class StateIndex {
     entry.counts[job.status]++;
     this.touch(entry, job);
     this.listener?.jobAdded(entry, position, job);
+  }
+
+  /** `addJob` for many jobs of one batch at once: the batch's times and the listing are updated once. */
+  appendJobs(entry: BatchEntry, jobs: readonly JobRecord[]): void {
+    const from = entry.jobs.length;
+    let started = Infinity;
+    let updated = -Infinity;
+    for (const job of jobs) {
+      this.jobs.set(job.name, { entry, position: entry.jobs.length });
+      entry.jobs.push(job);
+      entry.counts[job.status]++;
+      if (job instanceof StoredJob) {
+        if (job.startedMs >= 0) started = Math.min(started, job.startedMs);
+        updated = Math.max(updated, job.updatedMs);
+      } else this.touch(entry, job);
+    }
+    if (started !== Infinity && (!entry.started || started < Date.parse(entry.started))) entry.started = new Date(started).toISOString();
+    if (updated > Date.parse(entry.updated)) entry.updated = new Date(updated).toISOString();
+    this.listener?.jobsAdded(entry, from, jobs);
   }
 
   /** Applies a changed job record; changes for jobs no longer indexed are dropped. */
