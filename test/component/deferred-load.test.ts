@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type supertest from 'supertest';
 import { aJob, startTestService, TERMINAL, type TestService, waitFor } from './harness.js';
+import { deduplicated, type Receiver, startReceiver, transitionsOf } from './webhook-receiver.js';
 
 // After a restart, batches whose jobs had all finished are read after the service answers. These tests read
 // before anything of them was read (no background load): every answer must be the one before the restart.
@@ -131,5 +133,62 @@ describe('finished batches read after the start (local runtime)', function () {
     const again = await restart();
     await again.get(`/api/v1/batches/${b}`).expect(404);
     assert.deepEqual((await again.get(`/api/v1/batches/${a}`).expect(200)).body, seen.answers.get(`/api/v1/batches/${a}`));
+  });
+});
+
+describe('webhooks of finished batches read after the start (local runtime)', function () {
+  this.timeout(120_000);
+  let t: TestService | undefined;
+  let hook: Receiver | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+    await hook?.close();
+    hook = undefined;
+  });
+
+  it('when a finished batch is restarted before it was read, its Create is not sent again, and only the restarted job is told, each transition once', async () => {
+    hook = await startReceiver();
+    const options = { component: { notifications: { webhook: hook.url } }, env: { JOB_SCHEDULER_WEBHOOK_RETRY_SECONDS: '0.02', JOB_SCHEDULER_WEBHOOK_MAX_RETRY_SECONDS: '0.2' } };
+    t = await startTestService(options);
+    const batch = (await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [aJob(), aJob()] }).expect(200)).body as { name: string; jobStatuses: Array<{ name: string }> };
+    const [rerun, other] = batch.jobStatuses.map((job) => job.name) as [string, string];
+    await waitFor(async () => [rerun, other].map((name) => transitionsOf(hook!.received, name)), (seen) => seen.every((keys) => keys.some((key) => key.startsWith('Succeeded'))));
+    const dataDir = t.dataDir;
+    await t.close({ keepData: true });
+    const toldBefore = { rerun: transitionsOf(hook.received, rerun), other: transitionsOf(hook.received, other) };
+
+    t = await startTestService({ ...options, dataDir, backgroundLoad: false });
+    await t.request.post(`/api/v1/batches/${batch.name}/jobs/${rerun}/restart`).expect(200);
+    const told = await waitFor(async () => transitionsOf(hook!.received, rerun), (keys) => keys.length > toldBefore.rerun.length && keys.at(-1)!.startsWith('Succeeded'));
+
+    const creates = deduplicated(hook.received).filter((event) => event.body.event === 'Create');
+    assert.equal(creates.length, 1, 'one Create, never repeated');
+    assert.deepEqual(transitionsOf(hook.received, other), toldBefore.other, 'nothing told again for the job not restarted');
+    assert.equal(new Set(told).size, told.length, `a transition told twice: ${told.join(', ')}`);
+  });
+
+  it('when a finished job\'s end was never told before the restart, it is told once its batch is read in the background, without any request', async () => {
+    hook = await startReceiver();
+    const options = { component: { notifications: { webhook: hook.url } }, env: { JOB_SCHEDULER_WEBHOOK_RETRY_SECONDS: '0.02', JOB_SCHEDULER_WEBHOOK_MAX_RETRY_SECONDS: '0.2' } };
+    t = await startTestService(options);
+    const batch = (await t.request.post('/api/v1/batches').send({ jobScheduleDescriptions: [aJob(), aJob()] }).expect(200)).body as { name: string; jobStatuses: Array<{ name: string }> };
+    const [untold, told] = batch.jobStatuses.map((job) => job.name) as [string, string];
+    await waitFor(async () => [untold, told].map((name) => transitionsOf(hook!.received, name)), (seen) => seen.every((keys) => keys.some((key) => key.startsWith('Succeeded'))));
+    const dataDir = t.dataDir;
+    await t.close({ keepData: true });
+    // As if the service had died between committing the job's end and recording it as told.
+    const outbox = new Database(path.join(dataDir, 'notifications.db'));
+    const last = transitionsOf(hook.received, untold).at(-1)!;
+    const earlier = transitionsOf(hook.received, untold).find((key) => !key.startsWith('Succeeded'))!;
+    assert.equal(outbox.prepare('UPDATE told SET key = ? WHERE job = ?').run(earlier, untold).changes, 1);
+    outbox.close();
+    const requestsBefore = hook.requests.length;
+
+    t = await startTestService({ ...options, dataDir });
+    await waitFor(async () => hook!.requests.slice(requestsBefore), (after) => after.some((event) => event.body.jobStatuses?.some((job) => job.name === untold)));
+    const after = hook.requests.slice(requestsBefore);
+    assert.deepEqual(transitionsOf(after.filter((event) => event.answered < 300), untold), [last]);
+    assert.deepEqual(transitionsOf(after, told), [], 'nothing told again for the job whose end was told');
   });
 });

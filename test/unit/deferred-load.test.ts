@@ -59,7 +59,8 @@ describe('DeferredLoad', () => {
     // "b" is loaded at the start (it has a live job): its finished jobs, read with the others', are skipped.
     const { load, entries, loaded, finished } = aLoad({ a: 2500, b: 10, c: 1700, d: 0 }, ['a', 'c', 'd']);
     assert.equal(load.unloadedJobs, 4200);
-    load.start(failOnError);
+    let doneCalls = 0;
+    load.start({ onError: failOnError, onDone: () => doneCalls++ });
     await oneTurn();
     assert.equal(finished.reads, 1);
     assert.deepEqual(positions(entries.get('a')!), range(2000));
@@ -71,11 +72,14 @@ describe('DeferredLoad', () => {
     assert.deepEqual(entries.get('d')!.jobs, []);
     assert.deepEqual([...loaded].sort(), ['a', 'c', 'd']);
     assert.equal(load.unloadedJobs, 0);
+    await oneTurn();
+    await oneTurn();
+    assert.equal(doneCalls, 1);
   });
 
   it('when a batch is read between two background parts, it is completed at once, and the background neither repeats nor loses a job', async () => {
     const { load, entries, loaded } = aLoad({ a: 2500, c: 3000 }, ['a', 'c']);
-    load.start(failOnError);
+    load.start({ onError: failOnError, onDone: () => {} });
     await oneTurn();
     load.ensure(entries.get('a')!);
     assert.deepEqual(positions(entries.get('a')!), range(2500));
@@ -107,7 +111,7 @@ describe('DeferredLoad', () => {
     assert.deepEqual(positions(entries.get('a')!), range(4500));
     assert.deepEqual(positions(entries.get('c')!), [0]);
     assert.deepEqual(loaded, ['a', 'c']);
-    load.start(failOnError);
+    load.start({ onError: failOnError, onDone: () => {} });
     load.ensure(entries.get('a')!);
     await oneTurn();
     assert.deepEqual(loaded, ['a', 'c']);
@@ -119,7 +123,7 @@ describe('DeferredLoad', () => {
     finished.next = () => {
       throw new Error('disk I/O error');
     };
-    load.start((error) => errors.push(error));
+    load.start({ onError: (error) => errors.push(error), onDone: () => {} });
     await oneTurn();
     await oneTurn();
     assert.equal(errors.length, 1);
