@@ -34,6 +34,8 @@ export async function run(options: { quick: boolean }): Promise<{ rows: Row[]; r
     const read = await service.memory();
     await service.stop();
     service = await startService({ command: ['/bin/true'], dataDir, env: settings, memoryHook: true });
+    // Finished batches are read after ready: the list reads what the background has not yet, so all are in memory.
+    await getJson(service.port, '/api/v1/batches');
     const restarted = await service.memory();
     await service.stop();
     const perJob = (m: NodeJS.MemoryUsage) => (m.rss - empty.rss) / jobs;
