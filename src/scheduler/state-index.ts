@@ -26,6 +26,8 @@ export class StateIndex {
   private readonly compactor: Compactor | undefined;
   /** Batches whose finished jobs are read after the start; every accessor below reads what it needs first. */
   private deferred: DeferredLoad | undefined;
+  /** The same, kept to be stopped at `close` once the accessors have let it go. */
+  private loading: DeferredLoad | undefined;
 
   /**
    * `listener` (the listing's secondary indexes) is told of every change, after it is applied. With a
@@ -49,6 +51,7 @@ export class StateIndex {
    */
   defer(finished: FinishedJobs, loaded: (entry: BatchEntry) => void): void {
     this.deferred = new DeferredLoad(finished, { appendJobs: (entry, jobs) => this.appendJobs(entry, jobs), loaded });
+    this.loading = this.deferred;
   }
 
   /** A batch (of the snapshot's `finished` ones) indexed now, its jobs read later. */
@@ -172,7 +175,7 @@ export class StateIndex {
   /** Stops compacting (the service is closing); can be called twice. */
   close(): void {
     this.compactor?.close();
-    this.deferred?.close();
+    this.loading?.close();
   }
 
   /** A job's slot, its batch read first when deferred. */
@@ -191,12 +194,9 @@ export class StateIndex {
     this.release();
   }
 
-  /** Once everything is read, reads cost nothing more than before. */
+  /** Once everything is read, reads cost nothing more than before (the background load ends by itself). */
   private release(): void {
-    if (this.deferred?.done) {
-      this.deferred.close();
-      this.deferred = undefined;
-    }
+    if (this.deferred?.done) this.deferred = undefined;
   }
 
   private touch(entry: BatchEntry, job: JobRecord): void {

@@ -185,8 +185,9 @@ describe('webhooks of finished batches read after the start (local runtime)', fu
     outbox.close();
     const requestsBefore = hook.requests.length;
 
-    t = await startTestService({ ...options, dataDir });
+    t = await startTestService({ ...options, dataDir, captureLogs: true, logLevel: 'info' });
     await waitFor(async () => hook!.requests.slice(requestsBefore), (after) => after.some((event) => event.body.jobStatuses?.some((job) => job.name === untold)));
+    await waitFor(async () => t!.logs.filter((line) => JSON.parse(line).message === 'finished jobs read'), (lines) => lines.length === 1);
     const after = hook.requests.slice(requestsBefore);
     assert.deepEqual(transitionsOf(after.filter((event) => event.answered < 300), untold), [last]);
     assert.deepEqual(transitionsOf(after, told), [], 'nothing told again for the job whose end was told');
