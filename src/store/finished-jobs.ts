@@ -10,14 +10,13 @@ export type Summary = [string, number, JobStatusValue, string | null, number | n
 const PART = 2000;
 const MAX_LABEL_SETS = 10_000;
 
-// Summaries come as one JSON text per part (one string instead of a row object per job). Batch names are
-// validated names ([a-z0-9-]), so they can stand in the JSON without escaping. The texts are joined in the
-// order the subquery reads them, which SQLite does not promise: the order is checked, and sorted if need be
-// (an ORDER BY in group_concat sorts every part again, and doubles the time the query takes).
+// Summaries come as one JSON text per batch in a part (one string instead of a row object per job). The texts
+// are joined in the order the subquery reads them, which SQLite does not promise: the order is checked, and
+// sorted if need be (an ORDER BY in group_concat sorts every part again, and doubles the time the query takes).
 const NEXT_QUERY = `
-  SELECT '[' || group_concat('["' || batch_name || '",' || summary || ']', ',') || ']' FROM (
+  SELECT batch_name, '[' || group_concat(summary, ',') || ']' FROM (
     SELECT batch_name, summary FROM jobs INDEXED BY jobs_finished
-     WHERE summary IS NOT NULL AND (batch_name, idx) > (?, ?) ORDER BY batch_name, idx LIMIT ?)`;
+     WHERE summary IS NOT NULL AND (batch_name, idx) > (?, ?) ORDER BY batch_name, idx LIMIT ?) GROUP BY batch_name`;
 const BATCH_QUERY = `
   SELECT '[' || group_concat(summary, ',') || ']' FROM (
     SELECT summary FROM jobs INDEXED BY jobs_finished WHERE summary IS NOT NULL AND batch_name = ? AND idx > ? ORDER BY idx LIMIT ?)`;
@@ -33,18 +32,18 @@ export class FinishedJobsReader implements FinishedJobs {
 
   constructor(db: Database.Database, private readonly source: JobRecordSource, readonly batchNames: ReadonlySet<string>, readonly jobCount: number) {
     this.statements = {
-      next: db.prepare(NEXT_QUERY).pluck(),
+      next: db.prepare(NEXT_QUERY).raw(),
       batch: db.prepare(BATCH_QUERY).pluck(),
       batchOf: db.prepare('SELECT batch_name FROM jobs WHERE name = ?').pluck(),
     };
   }
 
   next(after: { batchName: string; index: number } | undefined, limit = PART): JobRecord[] {
-    const text = this.statements.next.get(after?.batchName ?? '', after?.index ?? -1, limit) as string | null;
-    if (text === null) return [];
-    const rows = JSON.parse(text) as Array<[string, Summary]>;
-    if (!rows.every((row, i) => i === 0 || isBefore(rows[i - 1]!, row))) rows.sort((a, b) => (isBefore(a, b) ? -1 : 1));
-    return rows.map(([batchName, summary]) => this.fromSummary(batchName, summary));
+    const groups = this.statements.next.all(after?.batchName ?? '', after?.index ?? -1, limit) as Array<[string, string]>;
+    groups.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const jobs: JobRecord[] = [];
+    for (const [batchName, text] of groups) for (const summary of inOrder(JSON.parse(text) as Summary[])) jobs.push(this.fromSummary(batchName, summary));
+    return jobs;
   }
 
   ofBatch(batchName: string, afterIndex: number): JobRecord[] {
@@ -52,8 +51,7 @@ export class FinishedJobsReader implements FinishedJobs {
     for (let after = afterIndex; ;) {
       const text = this.statements.batch.get(batchName, after, PART) as string | null;
       if (text === null) return jobs;
-      const summaries = JSON.parse(text) as Summary[];
-      if (!summaries.every((summary, i) => i === 0 || summaries[i - 1]![1] < summary[1])) summaries.sort((a, b) => a[1] - b[1]);
+      const summaries = inOrder(JSON.parse(text) as Summary[]);
       for (const summary of summaries) jobs.push(this.fromSummary(batchName, summary));
       if (summaries.length < PART) return jobs;
       after = summaries.at(-1)![1];
@@ -86,7 +84,8 @@ export class FinishedJobsReader implements FinishedJobs {
   }
 }
 
-/** Whether a row comes before another in (batch name, position) order. */
-function isBefore([batchA, summaryA]: [string, Summary], [batchB, summaryB]: [string, Summary]): boolean {
-  return batchA < batchB || (batchA === batchB && summaryA[1] < summaryB[1]);
+/** One batch's summaries in position order. */
+function inOrder(summaries: Summary[]): Summary[] {
+  if (!summaries.every((summary, i) => i === 0 || summaries[i - 1]![1] < summary[1])) summaries.sort((a, b) => a[1] - b[1]);
+  return summaries;
 }
