@@ -189,4 +189,6 @@ export interface FinishedJobs {
   ofBatch(batchName: string, afterIndex: number): JobRecord[];
   /** The name of the batch a job belongs to; undefined when no job has that name. */
   batchOf(jobName: string): string | undefined;
+  /** Everything was read: what reading held (caches) can go. */
+  release?(): void;
 }

@@ -132,7 +132,10 @@ export class DeferredLoad {
 
   private complete(pending: Pending): void {
     this.pending.delete(pending.entry.batch.name);
-    if (this.done) this.unloaded = 0;
+    if (this.done) {
+      this.unloaded = 0;
+      this.finished.release?.();
+    }
     this.target.loaded(pending.entry);
   }
 }

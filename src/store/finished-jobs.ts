@@ -30,7 +30,7 @@ export class FinishedJobsReader implements FinishedJobs {
   /** Jobs with the same labels share one object. */
   private readonly labelSets = new Map<string, Labels>();
 
-  constructor(db: Database.Database, private readonly source: JobRecordSource, readonly batchNames: ReadonlySet<string>, readonly jobCount: number) {
+  constructor(private readonly db: Database.Database, private readonly source: JobRecordSource, readonly batchNames: ReadonlySet<string>, readonly jobCount: number) {
     this.statements = {
       next: db.prepare(NEXT_QUERY).raw(),
       batch: db.prepare(BATCH_QUERY).pluck(),
@@ -60,6 +60,12 @@ export class FinishedJobsReader implements FinishedJobs {
 
   batchOf(jobName: string): string | undefined {
     return (this.statements.batchOf.get(jobName) as string | undefined) ?? undefined;
+  }
+
+  /** The pages read stay in SQLite's cache (up to its 2 MiB) though their jobs are in memory now: they go. */
+  release(): void {
+    this.labelSets.clear();
+    if (this.db.open) this.db.pragma('shrink_memory');
   }
 
   private fromSummary(batchName: string, summary: Summary): JobRecord {

@@ -20,6 +20,7 @@ function finishedJobs(sizes: Record<string, number>, deferred: string[]) {
     job.batchName > cursor.batchName || (job.batchName === cursor.batchName && job.index > cursor.index);
   const source = {
     reads: 0,
+    releases: 0,
     batchNames: new Set(deferred),
     jobCount: all.filter((job) => deferred.includes(job.batchName)).length,
     next(cursor: { batchName: string; index: number } | undefined, limit: number) {
@@ -28,7 +29,10 @@ function finishedJobs(sizes: Record<string, number>, deferred: string[]) {
     },
     ofBatch: (batchName: string, afterIndex: number) => all.filter((job) => job.batchName === batchName && job.index > afterIndex),
     batchOf: (jobName: string) => all.find((job) => job.name === jobName)?.batchName,
-  } satisfies FinishedJobs & { reads: number };
+    release: () => {
+      source.releases++;
+    },
+  } satisfies FinishedJobs & { reads: number; releases: number };
   return source;
 }
 
@@ -78,7 +82,7 @@ describe('DeferredLoad', () => {
   });
 
   it('when a batch is read between two background parts, it is completed at once, and the background neither repeats nor loses a job', async () => {
-    const { load, entries, loaded } = aLoad({ a: 2500, c: 3000 }, ['a', 'c']);
+    const { load, entries, loaded, finished } = aLoad({ a: 2500, c: 3000 }, ['a', 'c']);
     load.start({ onError: failOnError, onDone: () => {} });
     await oneTurn();
     load.ensure(entries.get('a')!);
@@ -92,10 +96,11 @@ describe('DeferredLoad', () => {
     assert.deepEqual(loaded, ['a', 'c']);
     assert.ok(load.done);
     assert.equal(load.unloadedJobs, 0);
+    assert.equal(finished.releases, 1, 'what reading held goes once all is read');
   });
 
   it('when a job is looked up by name, its batch is read, and only its batch', () => {
-    const { load, entries, loaded } = aLoad({ a: 3, c: 4 }, ['a', 'c']);
+    const { load, entries, loaded, finished } = aLoad({ a: 3, c: 4 }, ['a', 'c']);
     load.ensureJob('c-2');
     assert.deepEqual(positions(entries.get('c')!), range(4));
     assert.deepEqual(entries.get('a')!.jobs, []);
@@ -103,6 +108,7 @@ describe('DeferredLoad', () => {
     load.ensureJob('no-such-job');
     assert.deepEqual(loaded, ['c']);
     assert.equal(load.unloadedJobs, 3);
+    assert.equal(finished.releases, 0, 'nothing goes while a batch is left to read');
   });
 
   it('when everything is asked for, reads all that is left, each batch told once, and nothing after', async () => {
