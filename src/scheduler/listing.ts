@@ -59,6 +59,11 @@ export class ListingIndex implements IndexListener {
   private readonly entries = new Map<number, BatchEntry>();
   private readonly batchStatus = new Map<number, string>();
   private nextOrdinal = 1;
+  /**
+   * Jobs' jobIds are indexed from the first list filtered on one: most lists never are, and each distinct jobId
+   * costs a term and a posting per job (a tenth of a finished job's memory). Until then none is indexed.
+   */
+  private jobIdsIndexed = false;
   /** Reads every batch whose jobs are read after the start (see `StateIndex.defer`): a list over all batches needs them all. */
   private loadAll: () => void = () => {};
 
@@ -95,7 +100,7 @@ export class ListingIndex implements IndexListener {
       const job = jobs[i]!;
       if (type === 'job') postings.add(ALL, key);
       postings.add(STATUS_TERMS[job.status], key);
-      if (job.jobId !== undefined) postings.add(`i\0${job.jobId}`, key);
+      if (this.jobIdsIndexed && job.jobId !== undefined) postings.add(`i\0${job.jobId}`, key);
       const labels = labelsOf(job);
       if (labels) for (const term of this.labelTermsOf(labels)) postings.add(term, key);
     }
@@ -135,6 +140,7 @@ export class ListingIndex implements IndexListener {
   jobPage(filter: JobFilter, limit: number, after: number, scope?: BatchEntry): Page<JobAt> {
     // A batch's own jobs are all indexed once the batch was read.
     if (!scope) this.loadAll();
+    if (filter.jobId !== undefined) this.indexJobIds();
     const postings = this.jobs[scope ? scope.batch.type : 'job'];
     const from = scope ? this.ordinals.get(scope.batch.name)! * STRIDE : 0;
     const to = scope ? from + scope.jobs.length : Infinity;
@@ -151,6 +157,7 @@ export class ListingIndex implements IndexListener {
   /** A page of batches (of type `batch`) after the ordinal `after`. */
   batchPage(filter: BatchFilter, limit: number, after: number): Page<BatchEntry> {
     this.loadAll();
+    if (filter.jobId !== undefined) this.indexJobIds();
     const sources: KeySource[] = [union(this.batches, ['all'])];
     if (filter.statuses) sources.push(union(this.batches, [...filter.statuses].map((status) => `s\0${status}`)));
     if (filter.batchId !== undefined) sources.push(union(this.batches, [`i\0${filter.batchId}`]));
@@ -213,11 +220,23 @@ export class ListingIndex implements IndexListener {
     };
   }
 
+  /** Indexes every job's jobId, once (see `jobIdsIndexed`); jobs added or changed later are indexed as they come. */
+  private indexJobIds(): void {
+    if (this.jobIdsIndexed) return;
+    this.jobIdsIndexed = true;
+    for (const [ordinal, entry] of this.entries) {
+      const postings = this.jobs[entry.batch.type];
+      entry.jobs.forEach((job, position) => {
+        if (job.jobId !== undefined) postings.add(`i\0${job.jobId}`, ordinal * STRIDE + position);
+      });
+    }
+  }
+
   /** The terms a job is indexed under; single jobs are under `ALL` too (they are listed from it). */
   private *jobTerms(job: JobRecord, type: BatchEntry['batch']['type']): Generator<string> {
     if (type === 'job') yield ALL;
     yield STATUS_TERMS[job.status];
-    if (job.jobId !== undefined) yield `i\0${job.jobId}`;
+    if (this.jobIdsIndexed && job.jobId !== undefined) yield `i\0${job.jobId}`;
     const labels = labelsOf(job);
     if (labels) yield* this.labelTermsOf(labels);
   }
