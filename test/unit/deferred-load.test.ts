@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { BatchRecord, FinishedJobs, JobRecord } from '../../src/core/model.js';
-import { DeferredLoad } from '../../src/scheduler/deferred-load.js';
+import { DeferredLoad, PART } from '../../src/scheduler/deferred-load.js';
 import type { BatchEntry } from '../../src/scheduler/state-index.js';
 import { emptyCounts } from '../../src/core/status.js';
 
@@ -61,18 +61,18 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 describe('DeferredLoad', () => {
   it('when run in the background, reads a part per turn, gives each batch its jobs once in order, and tells each once', async () => {
     // "b" is loaded at the start (it has a live job): its finished jobs, read with the others', are skipped.
-    const { load, entries, loaded, finished } = aLoad({ a: 2500, b: 10, c: 1700, d: 0 }, ['a', 'c', 'd']);
-    assert.equal(load.unloadedJobs, 4200);
+    const { load, entries, loaded, finished } = aLoad({ a: 2.5 * PART, b: 10, c: 1.7 * PART, d: 0 }, ['a', 'c', 'd']);
+    assert.equal(load.unloadedJobs, 4.2 * PART);
     let doneCalls = 0;
     load.start({ onError: failOnError, onDone: () => doneCalls++ });
     await oneTurn();
     assert.equal(finished.reads, 1);
-    assert.deepEqual(positions(entries.get('a')!), range(2000));
+    assert.deepEqual(positions(entries.get('a')!), range(PART));
     assert.deepEqual(loaded, []);
-    assert.equal(load.unloadedJobs, 2200);
+    assert.equal(load.unloadedJobs, 3.2 * PART);
     while (!load.done) await oneTurn();
-    assert.deepEqual(positions(entries.get('a')!), range(2500));
-    assert.deepEqual(positions(entries.get('c')!), range(1700));
+    assert.deepEqual(positions(entries.get('a')!), range(2.5 * PART));
+    assert.deepEqual(positions(entries.get('c')!), range(1.7 * PART));
     assert.deepEqual(entries.get('d')!.jobs, []);
     assert.deepEqual([...loaded].sort(), ['a', 'c', 'd']);
     assert.equal(load.unloadedJobs, 0);
@@ -82,17 +82,17 @@ describe('DeferredLoad', () => {
   });
 
   it('when a batch is read between two background parts, it is completed at once, and the background neither repeats nor loses a job', async () => {
-    const { load, entries, loaded, finished } = aLoad({ a: 2500, c: 3000 }, ['a', 'c']);
+    const { load, entries, loaded, finished } = aLoad({ a: 1.5 * PART, c: 3 * PART }, ['a', 'c']);
     load.start({ onError: failOnError, onDone: () => {} });
     await oneTurn();
     load.ensure(entries.get('a')!);
-    assert.deepEqual(positions(entries.get('a')!), range(2500));
+    assert.deepEqual(positions(entries.get('a')!), range(1.5 * PART));
     assert.deepEqual(loaded, ['a']);
     await oneTurn();
-    // The next part had 500 of "a" (already there) and 1500 of "c".
-    assert.deepEqual(positions(entries.get('c')!), range(1500));
+    // The next part had the last half part of "a" (already there) and half a part of "c".
+    assert.deepEqual(positions(entries.get('c')!), range(0.5 * PART));
     load.ensure(entries.get('c')!);
-    assert.deepEqual(positions(entries.get('c')!), range(3000));
+    assert.deepEqual(positions(entries.get('c')!), range(3 * PART));
     assert.deepEqual(loaded, ['a', 'c']);
     assert.ok(load.done);
     assert.equal(load.unloadedJobs, 0);
@@ -112,9 +112,9 @@ describe('DeferredLoad', () => {
   });
 
   it('when everything is asked for, reads all that is left, each batch told once, and nothing after', async () => {
-    const { load, entries, loaded } = aLoad({ a: 4500, c: 1 }, ['a', 'c']);
+    const { load, entries, loaded } = aLoad({ a: 4.5 * PART, c: 1 }, ['a', 'c']);
     load.ensureAll();
-    assert.deepEqual(positions(entries.get('a')!), range(4500));
+    assert.deepEqual(positions(entries.get('a')!), range(4.5 * PART));
     assert.deepEqual(positions(entries.get('c')!), [0]);
     assert.deepEqual(loaded, ['a', 'c']);
     load.start({ onError: failOnError, onDone: () => {} });
