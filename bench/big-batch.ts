@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { untilFinishedRead } from './finished-read.js';
 import { type Baseline, firstMessage, fmt, forkProcess, getJson, median, post, resetPeak, rssOf, type Row, type ServiceProcess, startBaseline, startService, untilBatchDone } from './harness.js';
 import { measureThroughput } from './throughput.js';
 
@@ -103,8 +104,8 @@ async function startUp(dataDir: string, rounds: number): Promise<{ rows: Row[]; 
   }
   const heap = async (dir?: string) => {
     const service: ServiceProcess = await startService({ dataDir: dir, env: settings, memoryHook: true });
-    // Memory with every finished job in the index: the list reads whatever the background has not yet.
-    await getJson(service.port, '/api/v1/batches');
+    // Memory with every finished job in the index (read after ready), and no request made, as on the empty store.
+    if (dir) await untilFinishedRead(service);
     const memory = await service.memory();
     await service.stop();
     return memory;
