@@ -131,7 +131,7 @@ export class Scheduler {
     this.keys.load(snapshot.idempotency ?? []);
     const entries = new Map<string, BatchEntry>();
     // Batches whose jobs had all finished are read after the start (see `StateIndex.defer`), each told to the listener once read.
-    const { finished } = snapshot;
+    const finished = snapshot.finished?.batchNames.size ? snapshot.finished : undefined;
     if (finished) index.defer(finished, (entry) => this.options.listener?.opened([{ view: this.reads.batchView(entry, false), jobs: entry.jobs }]));
     for (const batch of snapshot.batches) {
       if (finished?.batchNames.has(batch.name)) index.addDeferredBatch(batch);
