@@ -59,6 +59,8 @@ export interface ServiceProcess {
   dataDir: string;
   /** Milliseconds from spawn to the first 200 from /readyz. */
   readyMs: number;
+  /** Where its standard output and error go (its log lines). */
+  logFile: string;
   /** After a full GC in the service: what process.memoryUsage() says there. */
   memory(): Promise<NodeJS.MemoryUsage>;
   /** SIGTERM, as an orchestrator stops it; waits for the exit. Keeps a data directory that was given. */
@@ -98,7 +100,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   }
   const readyMs = performance.now() - started;
   return {
-    port, pid: child.pid!, dataDir, readyMs,
+    port, pid: child.pid!, dataDir, readyMs, logFile: path.join(work, 'service.log'),
     async memory() {
       rmSync(memoryFile, { force: true });
       child.kill('SIGUSR2');

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { untilFinishedRead } from './finished-read.js';
 import { getJson, post, type Row, startService, untilBatchDone } from './harness.js';
 
 const PER_BATCH = 1000;
@@ -34,6 +35,8 @@ export async function run(options: { quick: boolean }): Promise<{ rows: Row[]; r
     const read = await service.memory();
     await service.stop();
     service = await startService({ command: ['/bin/true'], dataDir, env: settings, memoryHook: true });
+    // Finished batches are read after ready: measured once all are, with no request (as the empty store's figure).
+    await untilFinishedRead(service);
     const restarted = await service.memory();
     await service.stop();
     const perJob = (m: NodeJS.MemoryUsage) => (m.rss - empty.rss) / jobs;

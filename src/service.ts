@@ -44,6 +44,11 @@ export interface ServiceDependencies {
   validateResponses?: boolean;
   /** The schedules' clock and timers (tests move it themselves); the system's by default. */
   clock?: ScheduleClock;
+  /**
+   * Whether the jobs of batches that had all finished are read in the background once the service answers
+   * (the default); without, each is read only when a read needs it (tests of reads before anything was read).
+   */
+  backgroundLoad?: boolean;
 }
 
 /** Variables of the service's own environment that a local job inherits; nothing else leaks (tokens, secrets). */
@@ -99,6 +104,8 @@ export async function startService(deps: ServiceDependencies): Promise<Service> 
     deadLetters: notifier,
     events,
   });
+  // Once the service answers: reads meanwhile read the finished batches they need themselves.
+  if (deps.backgroundLoad !== false) scheduler.loadInBackground();
   return {
     app,
     scheduler,

@@ -169,4 +169,26 @@ export interface Snapshot {
   jobs: JobRecord[];
   /** The idempotency keys recorded (those of deleted batches too); expired ones may be among them. */
   idempotency?: IdempotencyRecord[];
+  /** Batches of `batches` whose jobs had all finished: their jobs are not in `jobs` but read from here after the start. */
+  finished?: FinishedJobs;
+}
+
+/**
+ * The jobs of the batches a snapshot leaves out of its `jobs` (every job finished, nothing asked of it), read
+ * a part at a time once the service answers. Nothing changes them meanwhile: any change of such a job is
+ * preceded by a read of its batch, which reads the rest of the batch first.
+ */
+export interface FinishedJobs {
+  /** The batches (named in the snapshot's `batches`) whose jobs are read here. */
+  readonly batchNames: ReadonlySet<string>;
+  /** How many jobs they have in all. */
+  readonly jobCount: number;
+  /** About `limit` of their jobs (and of other batches' finished jobs), in (batch name, position) order, after the given one. */
+  next(after: { batchName: string; index: number } | undefined, limit: number): JobRecord[];
+  /** A batch's finished jobs after a position, in position order. */
+  ofBatch(batchName: string, afterIndex: number): JobRecord[];
+  /** The name of the batch a job belongs to; undefined when no job has that name. */
+  batchOf(jobName: string): string | undefined;
+  /** Everything was read: what reading held (caches) can go. */
+  release?(): void;
 }

@@ -21,6 +21,7 @@ import { requestLog } from './request-log.js';
 import { type ScheduleList, schedulesRouter } from './schedules.js';
 import { cacheValidatorRoutes } from './route-cache.js';
 import { deferValidatorStartupWork } from './validator-startup.js';
+import { skipBundlingLocalDocuments } from './validator-bundle.js';
 
 export interface AppDependencies {
   scheduler: Scheduler;
@@ -98,6 +99,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api', onlyPost(screenBody(deps.admission.limits)));
   cacheValidatorRoutes();
   deferValidatorStartupWork();
+  skipBundlingLocalDocuments();
   app.use(
     '/api',
     OpenApiValidator.middleware({

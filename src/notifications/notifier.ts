@@ -64,8 +64,11 @@ export class Notifier implements SchedulerListener {
 
   /** Tells what changed while the service was down (or was never told), then starts sending. */
   opened(batches: OpenedBatch[]): void {
-    this.told = this.options.outbox.lastTold();
-    this.writer.drop(this.counted(this.queue.add(this.options.outbox.pending())));
+    // Later calls bring batches read after the start: only what they have to tell.
+    if (!this.started) {
+      this.told = this.options.outbox.lastTold();
+      this.writer.drop(this.counted(this.queue.add(this.options.outbox.pending())));
+    }
     for (const { view, jobs } of batches) {
       // A job's view is made only when it has something to tell: a finished job's is read from the store.
       const jobView = (job: JobRecord) => jobStatusView(fullRecord(job), view.batchType);

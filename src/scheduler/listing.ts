@@ -17,6 +17,8 @@ export const STRIDE = 2 ** 20;
 export interface IndexListener {
   batchAdded(entry: BatchEntry): void;
   jobAdded(entry: BatchEntry, position: number, job: JobRecord): void;
+  /** Jobs added at once, at positions from `from` on. */
+  jobsAdded(entry: BatchEntry, from: number, jobs: readonly JobRecord[]): void;
   jobChanged(entry: BatchEntry, position: number, previous: JobRecord, job: JobRecord): void;
   batchRemoved(entry: BatchEntry): void;
 }
@@ -57,8 +59,20 @@ export class ListingIndex implements IndexListener {
   private readonly entries = new Map<number, BatchEntry>();
   private readonly batchStatus = new Map<number, string>();
   private nextOrdinal = 1;
+  /**
+   * Jobs' jobIds are indexed from the first list filtered on one: most lists never are, and each distinct jobId
+   * costs a term and a posting per job (a tenth of a finished job's memory). Until then none is indexed.
+   */
+  private jobIdsIndexed = false;
+  /** Reads every batch whose jobs are read after the start (see `StateIndex.defer`): a list over all batches needs them all. */
+  private loadAll: () => void = () => {};
 
   constructor(private readonly statusOf: (entry: BatchEntry) => string) {}
+
+  /** `loadAll` is called before any answer that covers more than one batch. */
+  loadAllWith(loadAll: () => void): void {
+    this.loadAll = loadAll;
+  }
 
   batchAdded(entry: BatchEntry): void {
     const ordinal = this.nextOrdinal++;
@@ -74,6 +88,22 @@ export class ListingIndex implements IndexListener {
     const key = ordinal * STRIDE + position;
     const postings = this.jobs[entry.batch.type];
     for (const term of this.jobTerms(job, entry.batch.type)) postings.add(term, key);
+    this.refreshStatus(entry, ordinal);
+  }
+
+  jobsAdded(entry: BatchEntry, from: number, jobs: readonly JobRecord[]): void {
+    const ordinal = this.ordinals.get(entry.batch.name)!;
+    const postings = this.jobs[entry.batch.type];
+    const type = entry.batch.type;
+    // The terms of `jobTerms`, without a generator per job (a start adds 100,000 jobs this way).
+    for (let i = 0, key = ordinal * STRIDE + from; i < jobs.length; i++, key++) {
+      const job = jobs[i]!;
+      if (type === 'job') postings.add(ALL, key);
+      postings.add(STATUS_TERMS[job.status], key);
+      if (this.jobIdsIndexed && job.jobId !== undefined) postings.add(`i\0${job.jobId}`, key);
+      const labels = labelsOf(job);
+      if (labels) for (const term of this.labelTermsOf(labels)) postings.add(term, key);
+    }
     this.refreshStatus(entry, ordinal);
   }
 
@@ -108,6 +138,9 @@ export class ListingIndex implements IndexListener {
 
   /** A page of single jobs (`scope` undefined) or of one batch's jobs, after the key `after`. */
   jobPage(filter: JobFilter, limit: number, after: number, scope?: BatchEntry): Page<JobAt> {
+    // A batch's own jobs are all indexed once the batch was read.
+    if (!scope) this.loadAll();
+    if (filter.jobId !== undefined) this.indexJobIds();
     const postings = this.jobs[scope ? scope.batch.type : 'job'];
     const from = scope ? this.ordinals.get(scope.batch.name)! * STRIDE : 0;
     const to = scope ? from + scope.jobs.length : Infinity;
@@ -123,6 +156,8 @@ export class ListingIndex implements IndexListener {
 
   /** A page of batches (of type `batch`) after the ordinal `after`. */
   batchPage(filter: BatchFilter, limit: number, after: number): Page<BatchEntry> {
+    this.loadAll();
+    if (filter.jobId !== undefined) this.indexJobIds();
     const sources: KeySource[] = [union(this.batches, ['all'])];
     if (filter.statuses) sources.push(union(this.batches, [...filter.statuses].map((status) => `s\0${status}`)));
     if (filter.batchId !== undefined) sources.push(union(this.batches, [`i\0${filter.batchId}`]));
@@ -142,11 +177,13 @@ export class ListingIndex implements IndexListener {
 
   /** How many jobs (of single jobs or of batches) the status index holds under a status: what a status filter reads. */
   indexedJobs(type: BatchEntry['batch']['type'], status: JobStatusValue): number {
+    this.loadAll();
     return this.jobs[type].size(STATUS_TERMS[status]);
   }
 
   /** How many batches the index holds under a batch status. */
   indexedBatches(status: string): number {
+    this.loadAll();
     return this.batches.size(`s\0${status}`);
   }
 
@@ -183,19 +220,34 @@ export class ListingIndex implements IndexListener {
     };
   }
 
+  /** Indexes every job's jobId, once (see `jobIdsIndexed`); jobs added or changed later are indexed as they come. */
+  private indexJobIds(): void {
+    if (this.jobIdsIndexed) return;
+    this.jobIdsIndexed = true;
+    for (const [ordinal, entry] of this.entries) {
+      const postings = this.jobs[entry.batch.type];
+      entry.jobs.forEach((job, position) => {
+        if (job.jobId !== undefined) postings.add(`i\0${job.jobId}`, ordinal * STRIDE + position);
+      });
+    }
+  }
+
   /** The terms a job is indexed under; single jobs are under `ALL` too (they are listed from it). */
   private *jobTerms(job: JobRecord, type: BatchEntry['batch']['type']): Generator<string> {
     if (type === 'job') yield ALL;
     yield STATUS_TERMS[job.status];
-    if (job.jobId !== undefined) yield `i\0${job.jobId}`;
+    if (this.jobIdsIndexed && job.jobId !== undefined) yield `i\0${job.jobId}`;
     const labels = labelsOf(job);
-    if (!labels) return;
+    if (labels) yield* this.labelTermsOf(labels);
+  }
+
+  private labelTermsOf(labels: Labels): string[] {
     let terms = this.labelTerms.get(labels);
     if (!terms) {
       terms = Object.entries(labels).flatMap(([key, value]) => [`k\0${key}`, `l\0${key}\0${value}`]);
       this.labelTerms.set(labels, terms);
     }
-    yield* terms;
+    return terms;
   }
 
   private refreshStatus(entry: BatchEntry, ordinal: number): void {

@@ -26,6 +26,7 @@ export class ReadModel {
   constructor(rules: BatchStatusRule[] | undefined, source?: JobRecordSource) {
     this.listing = new ListingIndex((entry) => deriveBatchStatus(entry.counts, entry.jobs.length, rules));
     this.index = new StateIndex(rules, this.listing, source);
+    this.listing.loadAllWith(() => this.index.loadAll());
   }
 
   listJobs(): JobStatusView[] {

@@ -36,7 +36,10 @@ export interface OpenedBatch {
 
 /** Told of every change the API can show, in order (the webhook notifier listens). */
 export interface SchedulerListener {
-  /** Every batch with its jobs, once the runtime is open and before any other call. */
+  /**
+   * Every batch with its jobs, once the runtime is open and before any other call. Batches whose jobs had all
+   * finished may come later, in further calls, each before any other call about that batch.
+   */
   opened(batches: OpenedBatch[]): void;
   batchCreated(batch: BatchStatusView): void;
   jobChanged(batch: BatchStatusView, job: JobStatusView): void;
@@ -127,7 +130,13 @@ export class Scheduler {
     const { index } = this.reads;
     this.keys.load(snapshot.idempotency ?? []);
     const entries = new Map<string, BatchEntry>();
-    for (const batch of snapshot.batches) entries.set(batch.name, index.addBatch(batch, []));
+    // Batches whose jobs had all finished are read after the start (see `StateIndex.defer`), each told to the listener once read.
+    const finished = snapshot.finished?.batchNames.size ? snapshot.finished : undefined;
+    if (finished) index.defer(finished, (entry) => this.options.listener?.opened([{ view: this.reads.batchView(entry, false), jobs: entry.jobs }]));
+    for (const batch of snapshot.batches) {
+      if (finished?.batchNames.has(batch.name)) index.addDeferredBatch(batch);
+      else entries.set(batch.name, index.addBatch(batch, []));
+    }
     const resume: JobRecord[] = [];
     for (const job of snapshot.jobs) {
       const entry = entries.get(job.batchName);
@@ -137,11 +146,24 @@ export class Scheduler {
       else if (isInFlight(job.status)) resume.push(job);
     }
     this.started = true;
-    this.options.listener?.opened([...index.allBatches()].map((entry) => ({ view: this.reads.batchView(entry, false), jobs: entry.jobs })));
+    this.options.listener?.opened([...index.loadedBatches()].map((entry) => ({ view: this.reads.batchView(entry, false), jobs: entry.jobs })));
     for (const job of resume) this.queue.resume(job);
     if (this.options.history) this.history.start();
-    this.options.logger.info('scheduler started', { batches: snapshot.batches.length, jobs: snapshot.jobs.length, resumed: resume.length });
+    this.options.logger.info('scheduler started', { batches: snapshot.batches.length, jobs: snapshot.jobs.length + (finished?.jobCount ?? 0), resumed: resume.length });
     this.queue.open();
+  }
+
+  /**
+   * Reads the jobs of batches that had all finished at the start, a part per turn of the event loop, once the
+   * service answers (reads that need some of them meanwhile read those at once).
+   */
+  loadInBackground(): void {
+    const started = performance.now();
+    const { logger } = this.options;
+    this.reads.index.loadInBackground({
+      onError: (error) => logger.error('reading finished jobs failed; reads read what they need', { error: String(error) }),
+      onDone: () => logger.info('finished jobs read', { ms: Math.round(performance.now() - started) }),
+    });
   }
 
   async createJob(description: JobDescription): Promise<JobStatusView> {

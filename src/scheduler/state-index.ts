@@ -1,7 +1,8 @@
-import type { BatchRecord, JobRecord } from '../core/model.js';
+import type { BatchRecord, FinishedJobs, JobRecord } from '../core/model.js';
 import { isTerminal } from '../core/model.js';
 import { fullRecord, type JobRecordSource, StoredJob } from '../core/stored-job.js';
 import { Compactor } from './compactor.js';
+import { DeferredLoad } from './deferred-load.js';
 import type { IndexListener } from './listing.js';
 import { allDone, type BatchStatusRule, type BatchSummary, deriveBatchStatus, emptyCounts, type StatusCounts } from '../core/status.js';
 
@@ -23,6 +24,10 @@ export class StateIndex {
   private readonly batches = new Map<string, BatchEntry>();
   private readonly jobs = new Map<string, Slot>();
   private readonly compactor: Compactor | undefined;
+  /** Batches whose finished jobs are read after the start; every accessor below reads what it needs first. */
+  private deferred: DeferredLoad | undefined;
+  /** The same, kept to be stopped at `close` once the accessors have let it go. */
+  private loading: DeferredLoad | undefined;
 
   /**
    * `listener` (the listing's secondary indexes) is told of every change, after it is applied. With a
@@ -40,6 +45,38 @@ export class StateIndex {
     return entry;
   }
 
+  /**
+   * Batches added with `addDeferredBatch` get their jobs from `finished`, in the background once `loadInBackground`
+   * is called, or at once when read; `loaded` is told of each once it has all its jobs.
+   */
+  defer(finished: FinishedJobs, loaded: (entry: BatchEntry) => void): void {
+    this.deferred = new DeferredLoad(finished, { appendJobs: (entry, jobs) => this.appendJobs(entry, jobs), loaded });
+    this.loading = this.deferred;
+  }
+
+  /** A batch (of the snapshot's `finished` ones) indexed now, its jobs read later. */
+  addDeferredBatch(batch: BatchRecord): BatchEntry {
+    const entry = this.addBatch(batch, []);
+    this.deferred!.add(entry);
+    return entry;
+  }
+
+  /** Reads the deferred batches' jobs a part at a time, in turns of the event loop. */
+  loadInBackground(handlers: { onError(error: unknown): void; onDone(): void }): void {
+    this.deferred?.start(handlers);
+  }
+
+  /** Batches with all their jobs indexed now, without reading any deferred one. */
+  *loadedBatches(): IterableIterator<BatchEntry> {
+    for (const entry of this.batches.values()) if (!this.deferred?.isPending(entry)) yield entry;
+  }
+
+  /** Reads every deferred batch now (a list or a count over all batches is about to be answered). */
+  loadAll(): void {
+    this.deferred?.ensureAll();
+    this.release();
+  }
+
   /** Adds a job to a batch already indexed (used when loading a snapshot). */
   addJob(entry: BatchEntry, job: JobRecord): void {
     const position = entry.jobs.length;
@@ -50,8 +87,28 @@ export class StateIndex {
     this.listener?.jobAdded(entry, position, job);
   }
 
+  /** `addJob` for many jobs of one batch at once: the batch's times and the listing are updated once. */
+  appendJobs(entry: BatchEntry, jobs: readonly JobRecord[]): void {
+    const from = entry.jobs.length;
+    let started = Infinity;
+    let updated = -Infinity;
+    for (const job of jobs) {
+      this.jobs.set(job.name, { entry, position: entry.jobs.length });
+      entry.jobs.push(job);
+      entry.counts[job.status]++;
+      if (job instanceof StoredJob) {
+        if (job.startedMs >= 0) started = Math.min(started, job.startedMs);
+        updated = Math.max(updated, job.updatedMs);
+      } else this.touch(entry, job);
+    }
+    if (started !== Infinity && (!entry.started || started < Date.parse(entry.started))) entry.started = new Date(started).toISOString();
+    if (updated > Date.parse(entry.updated)) entry.updated = new Date(updated).toISOString();
+    this.listener?.jobsAdded(entry, from, jobs);
+  }
+
   /** Applies a changed job record; changes for jobs no longer indexed are dropped. */
   update(job: JobRecord): JobRecord | undefined {
+    if (this.deferred) this.batch(job.batchName);
     const slot = this.jobs.get(job.name);
     if (!slot) return undefined;
     const previous = slot.entry.jobs[slot.position]!;
@@ -65,7 +122,7 @@ export class StateIndex {
   }
 
   removeBatch(name: string): void {
-    const entry = this.batches.get(name);
+    const entry = this.batch(name);
     if (!entry) return;
     this.listener?.batchRemoved(entry);
     for (const job of entry.jobs) this.jobs.delete(job.name);
@@ -73,30 +130,34 @@ export class StateIndex {
   }
 
   batch(name: string): BatchEntry | undefined {
-    return this.batches.get(name);
+    const entry = this.batches.get(name);
+    if (entry && this.deferred) this.ensure(entry);
+    return entry;
   }
 
   /** The job's whole record (read from the store for a finished job kept compact), its batch and its position there. */
   job(name: string): { job: JobRecord; entry: BatchEntry; position: number } | undefined {
-    const slot = this.jobs.get(name);
+    const slot = this.slot(name);
     return slot && { job: fullRecord(slot.entry.jobs[slot.position]!), entry: slot.entry, position: slot.position };
   }
 
   /** The batch a job is in, without reading its record. */
   entryOf(name: string): BatchEntry | undefined {
-    return this.jobs.get(name)?.entry;
+    return this.slot(name)?.entry;
   }
 
-  /** Jobs indexed now, in every batch. */
+  /** Jobs tracked now, in every batch (those of deferred batches not yet read too). */
   get jobCount(): number {
-    return this.jobs.size;
+    return this.jobs.size + (this.deferred?.unloadedJobs ?? 0);
   }
 
   allBatches(): IterableIterator<BatchEntry> {
+    this.loadAll();
     return this.batches.values();
   }
 
   summary(entry: BatchEntry): BatchSummary {
+    this.ensure(entry);
     const total = entry.jobs.length;
     const done = allDone(entry.counts, total);
     let ended: string | null = null;
@@ -114,6 +175,28 @@ export class StateIndex {
   /** Stops compacting (the service is closing); can be called twice. */
   close(): void {
     this.compactor?.close();
+    this.loading?.close();
+  }
+
+  /** A job's slot, its batch read first when deferred. */
+  private slot(name: string): Slot | undefined {
+    const slot = this.jobs.get(name);
+    if (!this.deferred) return slot;
+    if (slot) this.ensure(slot.entry);
+    else this.deferred.ensureJob(name);
+    this.release();
+    return slot ?? this.jobs.get(name);
+  }
+
+  private ensure(entry: BatchEntry): void {
+    if (!this.deferred) return;
+    this.deferred.ensure(entry);
+    this.release();
+  }
+
+  /** Once everything is read, reads cost nothing more than before (the background load ends by itself). */
+  private release(): void {
+    if (this.deferred?.done) this.deferred = undefined;
   }
 
   private touch(entry: BatchEntry, job: JobRecord): void {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { Labels } from '../core/labels.js';
-import { isTerminal, type JobRecord, type JobSpec, type JobStatusValue } from '../core/model.js';
-import { type JobRecordSource, StoredJob } from '../core/stored-job.js';
+import { type FinishedJobs, isTerminal, type JobRecord, type JobSpec } from '../core/model.js';
+import type { JobRecordSource } from '../core/stored-job.js';
+import { FinishedJobsReader, type Summary } from './finished-jobs.js';
 
 /** The parts of a job record that change after acceptance, stored as one JSON column. */
 type JobState = Omit<JobRecord, 'name' | 'batchName' | 'index' | 'spec'>;
@@ -40,14 +40,7 @@ export function summaryText(job: JobRecord): string | null {
   return JSON.stringify(summary);
 }
 
-// A batch's finished jobs come as one JSON array: one row per batch instead of one per job. Batches still being
-// accepted have rows too: they are left out by name (`batchNames`).
-const FINISHED_QUERY = `
-  SELECT batch_name AS batch, '[' || group_concat(summary, ',') || ']' AS jobs
-    FROM jobs INDEXED BY jobs_finished WHERE summary IS NOT NULL GROUP BY batch_name`;
 const LIVE_QUERY = 'SELECT name, batch_name, idx, spec, state FROM jobs INDEXED BY jobs_live WHERE summary IS NULL ORDER BY batch_name, idx';
-
-type Summary = [string, number, JobStatusValue, string | null, number | null, number, string | null, string, string | null, string | null, string, Labels | null];
 
 interface LiveRow {
   name: string;
@@ -57,13 +50,46 @@ interface LiveRow {
   state: string;
 }
 
-/** Every accepted job, in acceptance order: finished ones as `StoredJob`s that read the rest from `source`. */
-export function loadJobs(db: Database.Database, batchNames: readonly string[], source: JobRecordSource): JobRecord[] {
-  const labelSets = new Map<string, Labels>();
-  const finished = new Map<string, JobRecord[]>();
-  for (const { batch, jobs } of db.prepare(FINISHED_QUERY).iterate() as IterableIterator<{ batch: string; jobs: string }>) {
-    finished.set(batch, (JSON.parse(jobs) as Summary[]).map((summary) => fromSummary(batch, summary, labelSets, source)));
+export interface LoadedJobs {
+  /** In acceptance order: every job, or with `deferFinished` those of batches with a live job. */
+  jobs: JobRecord[];
+  /** With `deferFinished`: the batches whose jobs had all finished, read after the start. */
+  finished?: FinishedJobs;
+}
+
+/**
+ * Every accepted job of `batchNames` (the accepted batches, in acceptance order): finished ones as `StoredJob`s
+ * that read the rest from `source`. With `deferFinished`, batches without a live job are left to be read later.
+ */
+export function loadJobs(db: Database.Database, batchNames: readonly string[], source: JobRecordSource, options: { deferFinished?: boolean } = {}): LoadedJobs {
+  const live = liveJobs(db);
+  const all: JobRecord[] = [];
+  if (!options.deferFinished) {
+    const reader = new FinishedJobsReader(db, source, new Set(), 0);
+    const finished = new Map<string, JobRecord[]>();
+    for (let part = reader.next(undefined); part.length > 0; part = reader.next(part.at(-1))) {
+      for (const job of part) {
+        const jobs = finished.get(job.batchName);
+        if (jobs) jobs.push(job);
+        else finished.set(job.batchName, [job]);
+      }
+    }
+    for (const name of batchNames) merge(finished.get(name) ?? [], live.get(name) ?? [], all);
+    return { jobs: all };
   }
+  const reader = new FinishedJobsReader(db, source, new Set(), 0);
+  const deferred = new Set<string>();
+  for (const name of batchNames) {
+    const jobs = live.get(name);
+    if (jobs) merge(reader.ofBatch(name, -1), jobs, all);
+    else deferred.add(name);
+  }
+  const stored = db.prepare('SELECT count(*) FROM jobs').pluck().get() as number;
+  return { jobs: all, finished: new FinishedJobsReader(db, source, deferred, stored - all.length) };
+}
+
+/** Jobs with something still to happen (or asked of them), whole, by batch, each batch's in position order. */
+function liveJobs(db: Database.Database): Map<string, JobRecord[]> {
   const live = new Map<string, JobRecord[]>();
   const specs = new Map<string, JobSpec>();
   for (const row of db.prepare(LIVE_QUERY).iterate() as IterableIterator<LiveRow>) {
@@ -78,34 +104,11 @@ export function loadJobs(db: Database.Database, batchNames: readonly string[], s
     if (jobs) jobs.push(record);
     else live.set(row.batch_name, [record]);
   }
-  const all: JobRecord[] = [];
-  for (const name of batchNames) merge(finished.get(name) ?? [], live.get(name) ?? [], all);
-  return all;
-}
-
-function fromSummary(batchName: string, summary: Summary, labelSets: Map<string, Labels>, source: JobRecordSource): JobRecord {
-  const [name, index, status, jobId, generation, attemptCount, lastReplicaStatus, created, started, ended, updated, labels] = summary;
-  const stored = StoredJob.of(source, {
-    name, batchName, index, status, created, started, ended, updated, attemptCount,
-    jobId: jobId ?? undefined, generation: generation ?? undefined, lastReplicaStatus: lastReplicaStatus ?? undefined,
-    labels: labels === null ? undefined : shared(labelSets, labels),
-  });
-  // Times that would not read back the same from a number: the job is kept whole.
-  return stored ?? source.readJob(name)!;
-}
-
-/** Jobs with the same labels share one object. */
-function shared(labelSets: Map<string, Labels>, labels: Labels): Labels {
-  const text = JSON.stringify(labels);
-  const known = labelSets.get(text);
-  if (known) return known;
-  labelSets.set(text, labels);
-  return labels;
+  return live;
 }
 
 /** Appends two lists of one batch's jobs, each in position order, to `out` in position order. */
 function merge(a: JobRecord[], b: JobRecord[], out: JobRecord[]): void {
-  a.sort((x, y) => x.index - y.index);
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {

@@ -120,7 +120,7 @@ export class SqliteStore implements JobStore {
     this.armCheck();
   }
 
-  load(): Snapshot {
+  load(options: { deferFinished?: boolean } = {}): Snapshot {
     // A large batch whose last transaction never committed was never answered: it was not accepted.
     this.transact(() => {
       this.db.exec('DELETE FROM jobs WHERE batch_name IN (SELECT name FROM batches WHERE accepting = 1)');
@@ -136,7 +136,8 @@ export class SqliteStore implements JobStore {
       ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
       ...(row.labels === null ? {} : { labels: JSON.parse(row.labels) as BatchRecord['labels'] }),
     }));
-    return { batches, jobs: loadJobs(this.db, batches.map((batch) => batch.name), this), idempotency: this.keys.all() };
+    const { jobs, finished } = loadJobs(this.db, batches.map((batch) => batch.name), this, options);
+    return { batches, jobs, idempotency: this.keys.all(), ...(finished ? { finished } : {}) };
   }
 
   insertBatch(batch: NewBatch): Promise<void> {

@@ -27,8 +27,11 @@ export interface StoreHealth {
  * `flush` answers false.
  */
 export interface JobStore {
-  /** Every batch and job, in acceptance order. */
-  load(): Snapshot;
+  /**
+   * Every batch and job, in acceptance order. With `deferFinished`, the jobs of batches whose jobs have all
+   * finished are left out of `jobs`, to be read after the start from `finished`.
+   */
+  load(options?: { deferFinished?: boolean }): Snapshot;
   /**
    * Records a batch, its jobs and payloads atomically, synced to disk before the promise
    * resolves. Batches accepted in one turn of the event loop share a transaction (group commit),

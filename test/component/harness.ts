@@ -38,6 +38,8 @@ export interface TestServiceOptions {
   logLevel?: LogLevel;
   /** The schedules' clock (a test's fake one). */
   clock?: ScheduleClock;
+  /** False: finished batches are read only when a read needs them, not in the background after the start. */
+  backgroundLoad?: boolean;
 }
 
 /** The real app over the real local runtime: real processes, a real SQLite file in a temp dir. */
@@ -73,6 +75,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     hostEnv: process.env,
     validateResponses: true,
     clock: options.clock,
+    backgroundLoad: options.backgroundLoad,
   });
   const server: Server = await new Promise((resolve) => {
     const listening = service.app.listen(0, '127.0.0.1', () => resolve(listening));

@@ -101,7 +101,7 @@ export class LocalRuntime implements Runtime {
     this.instanceId = store.getMeta('instance') ?? randomUUID();
     store.setMeta('instance', this.instanceId);
     await endLeftoverProcesses(`${this.instanceId}/`, this.options.killGraceMs, logger);
-    const snapshot = store.load();
+    const snapshot = store.load({ deferFinished: true });
     // A batch whose deletion was asked before the previous instance ended is finished being deleted.
     const deleting = new Set(snapshot.jobs.filter((job) => job.intent === 'delete').map((job) => job.batchName));
     for (const name of deleting) {
