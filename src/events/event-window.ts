@@ -108,7 +108,8 @@ export class EventWindow {
       if (HEX_ID.test(event.id)) ids.write(event.id, 16 * i, 'hex');
     });
     const first = this.next - events.length;
-    this.sealed.push({ first, data: deflateRawSync(JSON.stringify(events)), ids });
+    // A copy: the deflated block is a view of zlib's 16 KiB output buffer, and would keep all of it alive (issue 14).
+    this.sealed.push({ first, data: Buffer.from(deflateRawSync(JSON.stringify(events))), ids });
   }
 
   private eventsOf(first: number): LiveEvent[] | undefined {

@@ -37,7 +37,8 @@ export class FinishedBatchJson {
       }
     }
     const text = build();
-    this.keep(entry, { jobs: [...entry.jobs], data: deflateRawSync(text, { level: 1 }) });
+    // A copy: a small result is a view of zlib's 16 KiB output buffer, which it would keep alive.
+    this.keep(entry, { jobs: [...entry.jobs], data: Buffer.from(deflateRawSync(text, { level: 1 })) });
     return text;
   }
 
