@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { StoredJob } from '../../src/core/stored-job.js';
+import type { JobStatusView } from '../../src/core/view.js';
 import { BLOCK_EVENTS, EventWindow, type LiveEvent } from '../../src/events/event-window.js';
+import { silentLogger } from '../../src/logger.js';
+import { noObserver } from '../../src/metrics.js';
+import { Notifier } from '../../src/notifications/notifier.js';
+import { MemoryOutbox } from '../../src/notifications/outbox.js';
 import { FinishedBatchJson } from '../../src/scheduler/finished-batch-json.js';
 import type { BatchEntry } from '../../src/scheduler/state-index.js';
 
@@ -30,7 +35,10 @@ const anEvent = (n: number): LiveEvent => {
   return { id: hexId(n), type: 'Update', batch: 'batch-compute-20261124-abcdef', job: `batch-compute-20261124-abcdef-${n}`, frame: `id: ${hexId(n)}\nevent: Update\ndata: ${data}\n\n` };
 };
 
-describe('Memory held per finished job (issue 14)', () => {
+describe('Memory held per finished job (issue 14)', function () {
+  // Tens of thousands of jobs, so that what is measured per job is not lost in what else the heap holds.
+  this.timeout(30_000);
+
   it('a full event window holds its sealed blocks in about what they deflate to, not in zlib output buffers of 16 KiB each', () => {
     const events = 100 * BLOCK_EVENTS;
     const before = arrayBufferBytes();
@@ -62,12 +70,44 @@ describe('Memory held per finished job (issue 14)', () => {
   it('a compact job holds its four times in the object itself, not in an array of heap numbers', () => {
     const source = { readJob: () => undefined, isPending: () => false };
     const fields = { name: 'j', batchName: 'b', index: 0, status: 'Succeeded' as const, attemptCount: 1, created: '2026-11-24T08:00:00.000Z', started: '2026-11-24T08:00:01.250Z', ended: '2026-11-24T08:00:02.500Z', updated: '2026-11-24T08:00:02.501Z' };
-    const jobs: Array<StoredJob | undefined> = new Array<StoredJob | undefined>(20_000).fill(undefined);
+    const jobs: Array<StoredJob | undefined> = new Array<StoredJob | undefined>(100_000).fill(undefined);
+    // Warmed up first: what V8 makes for code it runs the first times is not the jobs' memory.
+    for (let i = 0; i < 1000; i++) StoredJob.of(source, fields);
     const before = heapBytes();
     for (let i = 0; i < jobs.length; i++) jobs[i] = StoredJob.of(source, fields);
     const perJob = (heapBytes() - before) / jobs.length;
     assert.deepEqual([jobs[0]!.created, jobs[0]!.started, jobs[0]!.ended, jobs[0]!.updated], [fields.created, fields.started, fields.ended, fields.updated]);
     // Its 15 fields and header are 144 bytes; an array of the four times would add 80 (the array and its doubles).
     assert.ok(perJob < 176, `${perJob.toFixed(0)} bytes of heap per compact job`);
+  });
+
+  it('the webhook notifier remembers the transition told for each job with a key shared by the jobs told the same', async () => {
+    // An outbox that keeps nothing: what is measured is what the notifier itself holds per job.
+    class DiscardingOutbox extends MemoryOutbox {
+      override append(): void {}
+    }
+    const notifier = new Notifier({
+      url: 'http://127.0.0.1:9/', outbox: new DiscardingOutbox(0), logger: silentLogger(), observer: noObserver,
+      baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1000, concurrency: 1, bound: { maxEvents: 10, maxBytes: 100_000 }, jobsPerEvent: 10,
+    });
+    const time = '2026-11-24T08:00:00.000Z';
+    const batch = { name: 'b', batchName: 'b', batchType: 'batch', created: time, started: time, ended: null, updated: time, status: 'Running' } as const;
+    const jobs: JobStatusView[] = Array.from({ length: 21_000 }, (_, i) => ({
+      name: `b-${i}`, created: time, started: time, ended: time, updated: time, status: 'Succeeded', failed: 0,
+      podStatuses: [{ name: `b-${i}-0`, created: time, startTime: time, endTime: time, exitCode: 0, reason: null, replicaStatus: { status: 'Succeeded' }, restartCount: 0, podIndex: 0 }],
+    }));
+    try {
+      // Warmed up first: what V8 makes for code it runs the first times is not the jobs' memory.
+      for (const job of jobs.slice(0, 1000)) notifier.jobChanged(batch, job);
+      await new Promise((resolve) => setImmediate(resolve));
+      const before = heapBytes();
+      for (const job of jobs.slice(1000)) notifier.jobChanged(batch, job);
+      await new Promise((resolve) => setImmediate(resolve));
+      const perJob = (heapBytes() - before) / (jobs.length - 1000);
+      // A Map entry is about 40 bytes a job; a key of its own would add 40 more ("Succeeded#1#Succeeded").
+      assert.ok(perJob < 64, `${perJob.toFixed(0)} bytes of heap per job told`);
+    } finally {
+      await notifier.close();
+    }
   });
 });
