@@ -32,9 +32,10 @@ export interface StoredFields {
 
 /**
  * A finished job held in memory as the few fields the index needs; the rest (spec, attempts, message) is
- * read from the store on demand, one record at a time. Times are kept as numbers (a third of an ISO
- * string's memory). It reads like a `JobRecord`, but is never spread or handed to the lifecycle: callers
- * that change or copy a job take `fullRecord(job)` first.
+ * read from the store on demand, one record at a time. Times are kept as small integers in the object itself
+ * (V8 holds those unboxed; a time in ms since the epoch is not one, and would be a heap number of its own, or an
+ * array of them): 48 bytes a job less than an array of four (issue 14). It reads like a `JobRecord`, but is
+ * never spread or handed to the lifecycle: callers that change or copy a job take `fullRecord(job)` first.
  */
 export class StoredJob implements JobRecord {
   readonly name: string;
@@ -47,7 +48,13 @@ export class StoredJob implements JobRecord {
   readonly labels?: Labels;
   readonly attemptCount: number;
   readonly lastReplicaStatus?: string;
-  private readonly times: [number, number, number, number];
+  /** `created` in ms since the epoch is `createdHigh * 2^21 + createdLow`. */
+  private readonly createdHigh: number;
+  private readonly createdLow: number;
+  /** Ms after `created`; null for none. */
+  private readonly startedAfter: number | null;
+  private readonly endedAfter: number | null;
+  private readonly updatedAfter: number;
 
   private constructor(private readonly source: JobRecordSource, fields: StoredFields, times: [number, number, number, number]) {
     this.name = fields.name;
@@ -59,7 +66,12 @@ export class StoredJob implements JobRecord {
     if (fields.labels) this.labels = fields.labels;
     this.attemptCount = fields.attemptCount;
     if (fields.lastReplicaStatus !== undefined) this.lastReplicaStatus = REPLICA_STATUSES.get(fields.lastReplicaStatus) ?? fields.lastReplicaStatus;
-    this.times = times;
+    const [created, started, ended, updated] = times;
+    this.createdHigh = Math.floor(created / LOW_RANGE);
+    this.createdLow = created % LOW_RANGE;
+    this.startedAfter = started < 0 ? null : started - created;
+    this.endedAfter = ended < 0 ? null : ended - created;
+    this.updatedAfter = updated - created;
   }
 
   /** The compact form of a finished job, or undefined when it cannot be one (not finished, or times that would not read back the same). */
@@ -71,32 +83,36 @@ export class StoredJob implements JobRecord {
   }
 
   get created(): string {
-    return fromMs(this.times[0])!;
+    return fromMs(this.createdMs)!;
   }
 
   get started(): string | null {
-    return fromMs(this.times[1]);
+    return fromMs(this.startedMs);
   }
 
   get ended(): string | null {
-    return fromMs(this.times[2]);
+    return fromMs(this.endedMs);
   }
 
   get updated(): string {
-    return fromMs(this.times[3])!;
+    return fromMs(this.updatedMs)!;
   }
 
   /** When it started and ended, ms since the epoch; -1 for none. Cheaper than the ISO texts for comparing. */
   get startedMs(): number {
-    return this.times[1];
+    return this.startedAfter === null ? -1 : this.createdMs + this.startedAfter;
   }
 
   get endedMs(): number {
-    return this.times[2];
+    return this.endedAfter === null ? -1 : this.createdMs + this.endedAfter;
   }
 
   get updatedMs(): number {
-    return this.times[3];
+    return this.createdMs + this.updatedAfter;
+  }
+
+  private get createdMs(): number {
+    return this.createdHigh * LOW_RANGE + this.createdLow;
   }
 
   get spec(): JobSpec {
@@ -172,6 +188,9 @@ export function storedFields(job: JobRecord): StoredFields & Pick<JobRecord, 'in
 export function labelsOf(job: JobRecord): Labels | undefined {
   return job instanceof StoredJob ? job.labels : job.spec.labels;
 }
+
+/** Splits a time in ms since the epoch into two small integers (both stay below 2^30 for the next 20,000 years). */
+const LOW_RANGE = 2 ** 21;
 
 /** The replica statuses an attempt ends with, so that jobs share the strings instead of each holding its own. */
 const REPLICA_STATUSES = new Map(['Pending', 'Running', 'Succeeded', 'Failed', 'Stopped'].map((status) => [status, status]));

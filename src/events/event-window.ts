@@ -26,10 +26,14 @@ const HEX_ID = /^[0-9a-f]{32}$/;
 interface SealedBlock {
   /** Position of the block's first event. */
   first: number;
-  /** The block's events as deflated JSON. */
-  data: Buffer;
-  /** Each event's id as 16 bytes (event ids are 32 hex digits), to find a `Last-Event-ID` without inflating. */
-  ids: Buffer;
+  /**
+   * The block's events as deflated JSON, one byte a character. Strings, not Buffers: they live in V8's heap,
+   * which its GC compacts; Buffers are malloc's, and blocks made and dropped all day long left it holding
+   * memory it had freed between them (issue 14).
+   */
+  data: string;
+  /** Each event's id as 16 bytes (event ids are 32 hex digits), one a character, to find a `Last-Event-ID` without inflating. */
+  ids: string;
 }
 
 /**
@@ -81,7 +85,7 @@ export class EventWindow {
     const openFirst = this.next - this.open.length;
     for (let i = this.open.length - 1; i >= 0; i--) if (this.open[i]!.id === id) return this.kept(openFirst + i);
     if (!HEX_ID.test(id)) return undefined;
-    const needle = Buffer.from(id, 'hex');
+    const needle = Buffer.from(id, 'hex').toString('latin1');
     for (let b = this.sealed.length - 1; b >= 0; b--) {
       const { first, ids } = this.sealed[b]!;
       for (let at = ids.lastIndexOf(needle); at >= 0; at = at > 0 ? ids.lastIndexOf(needle, at - 1) : -1) {
@@ -103,12 +107,13 @@ export class EventWindow {
   private seal(): void {
     const events = this.open;
     this.open = [];
-    const ids = Buffer.alloc(16 * events.length);
+    const idBytes = Buffer.alloc(16 * events.length);
     events.forEach((event, i) => {
-      if (HEX_ID.test(event.id)) ids.write(event.id, 16 * i, 'hex');
+      if (HEX_ID.test(event.id)) idBytes.write(event.id, 16 * i, 'hex');
     });
+    const ids = idBytes.toString('latin1');
     const first = this.next - events.length;
-    this.sealed.push({ first, data: deflateRawSync(JSON.stringify(events)), ids });
+    this.sealed.push({ first, data: deflateRawSync(JSON.stringify(events)).toString('latin1'), ids });
   }
 
   private eventsOf(first: number): LiveEvent[] | undefined {
@@ -117,7 +122,7 @@ export class EventWindow {
     const oldest = this.sealed[0];
     const block = oldest && this.sealed[(first - oldest.first) / BLOCK_EVENTS];
     if (!block || block.first !== first) return undefined;
-    const events = JSON.parse(inflateRawSync(block.data).toString()) as LiveEvent[];
+    const events = JSON.parse(inflateRawSync(Buffer.from(block.data, 'latin1')).toString()) as LiveEvent[];
     this.keepInflated(first, events);
     return events;
   }

@@ -10,6 +10,9 @@ import type { DeadLetter, Outbox } from './outbox.js';
 import { type Dropped, type OutboxBound, PendingQueue } from './pending-queue.js';
 import { OutboxWriter } from './outbox-writer.js';
 
+/** Distinct transition keys shared; past this many, sharing starts over (only memory is at stake). */
+const MAX_KEYS = 1000;
+
 export interface NotifierOptions {
   url: string;
   /** Signs each body with HMAC-SHA256 when set. */
@@ -39,7 +42,9 @@ export interface NotifierOptions {
  * after a restart. Sending happens apart from the API, so a slow or dead receiver never slows a request.
  */
 export class Notifier implements SchedulerListener {
+  /** The transition last told per job, for every job (its key shared with the jobs told the same: issue 14). */
   private told = new Map<string, string>();
+  private readonly keys = new Map<string, string>();
   private readonly queue: PendingQueue;
   private readonly writer: OutboxWriter;
   private readonly deliveries = new Set<Promise<void>>();
@@ -67,6 +72,7 @@ export class Notifier implements SchedulerListener {
     // Later calls bring batches read after the start: only what they have to tell.
     if (!this.started) {
       this.told = this.options.outbox.lastTold();
+      for (const [job, key] of this.told) this.told.set(job, this.shared(key));
       this.writer.drop(this.counted(this.queue.add(this.options.outbox.pending())));
     }
     for (const { view, jobs } of batches) {
@@ -87,14 +93,14 @@ export class Notifier implements SchedulerListener {
   batchCreated(batch: BatchStatusView): void {
     const jobs = batch.jobStatuses ?? [];
     this.writer.queue(createEvents(batch, this.options.jobsPerEvent), jobs.map((job) => [job.name, transitionKey(job)]));
-    for (const job of jobs) this.told.set(job.name, transitionKey(job));
+    for (const job of jobs) this.told.set(job.name, this.shared(transitionKey(job)));
     for (const job of jobs) if (!isInitial(job)) this.writer.queue([updateEvent(batch, job)], []);
   }
 
   jobChanged(batch: BatchStatusView, job: JobStatusView): void {
     const key = transitionKey(job);
     if (this.told.get(job.name) === key) return;
-    this.told.set(job.name, key);
+    this.told.set(job.name, this.shared(key));
     this.writer.queue([updateEvent(batch, job)], [[job.name, key]]);
   }
 
@@ -122,6 +128,14 @@ export class Notifier implements SchedulerListener {
       this.options.outbox.close();
     })();
     return this.closing;
+  }
+
+  private shared(key: string): string {
+    const known = this.keys.get(key);
+    if (known !== undefined) return known;
+    if (this.keys.size >= MAX_KEYS) this.keys.clear();
+    this.keys.set(key, key);
+    return key;
   }
 
   /** Events being written in this turn: into their lanes, within the bound (sending starts on a later turn, after the write). */

@@ -10,7 +10,8 @@ const MAX_BYTES = 8 * 2 ** 20;
 interface Kept {
   /** The jobs the text was made from: it is valid while the batch holds the very same ones. */
   jobs: readonly JobRecord[];
-  data: Buffer;
+  /** Deflated, one byte a character: a string lives in V8's heap, which its GC compacts; a Buffer is malloc's (issue 14). */
+  data: string;
 }
 
 /**
@@ -33,11 +34,11 @@ export class FinishedBatchJson {
       this.drop(entry);
       if (sameJobs(kept.jobs, entry.jobs)) {
         this.keep(entry, kept);
-        return inflateRawSync(kept.data).toString();
+        return inflateRawSync(Buffer.from(kept.data, 'latin1')).toString();
       }
     }
     const text = build();
-    this.keep(entry, { jobs: [...entry.jobs], data: deflateRawSync(text, { level: 1 }) });
+    this.keep(entry, { jobs: [...entry.jobs], data: deflateRawSync(text, { level: 1 }).toString('latin1') });
     return text;
   }
 
