@@ -4,6 +4,7 @@ import type { BatchStatusView, JobStatusView } from '../core/view.js';
 import { deleteEvent, eventId, isInitial, type OutboxEvent, transitionKey, updateEvent } from '../notifications/events.js';
 import type { OpenedBatch, SchedulerListener } from '../scheduler/scheduler.js';
 import { isInitialRecord, recordTransitionKey } from '../core/stored-job.js';
+import { Interner } from '../core/interner.js';
 import { realTimers, type Timers } from '../store/write-health.js';
 import { EventWindow, type LiveEvent } from './event-window.js';
 import { type ChunkCache, type EventFilter, SseReader } from './sse-reader.js';
@@ -42,7 +43,8 @@ export class LiveEvents implements SchedulerListener {
   private readonly readers = new Set<SseReader>();
   /** The transition last told per job that has left its initial state. */
   private readonly told = new Map<string, string>();
-  private readonly keys = new Map<string, string>();
+  /** Transition keys are few and every job has one: each job holds the same string, not its own copy. */
+  private readonly keys = new Interner<string>(MAX_KEYS, (key) => key);
   private readonly timers: Timers;
   private pumpScheduled = false;
   private heartbeat: unknown;
@@ -59,7 +61,7 @@ export class LiveEvents implements SchedulerListener {
 
   opened(batches: OpenedBatch[]): void {
     for (const { jobs } of batches) {
-      for (const job of jobs) if (!isInitialRecord(job)) this.told.set(job.name, this.shared(recordTransitionKey(job)));
+      for (const job of jobs) if (!isInitialRecord(job)) this.told.set(job.name, this.keys.shared(recordTransitionKey(job)));
     }
   }
 
@@ -74,7 +76,7 @@ export class LiveEvents implements SchedulerListener {
     const key = transitionKey(job);
     const told = this.told.get(job.name);
     if (told === key || (told === undefined && isInitial(job))) return;
-    this.told.set(job.name, this.shared(key));
+    this.told.set(job.name, this.keys.shared(key));
     this.publish(updateEvent(batch, job));
   }
 
@@ -128,15 +130,6 @@ export class LiveEvents implements SchedulerListener {
     this.closed = true;
     this.timers.clearTimeout(this.heartbeat);
     for (const reader of [...this.readers]) reader.end();
-  }
-
-  /** Transition keys are few and every job has one: each job holds the same string, not its own copy. */
-  private shared(key: string): string {
-    const known = this.keys.get(key);
-    if (known !== undefined) return known;
-    if (this.keys.size >= MAX_KEYS) this.keys.clear();
-    this.keys.set(key, key);
-    return key;
   }
 
   private publish(event: Pick<OutboxEvent, 'id' | 'type' | 'batch' | 'job' | 'body'>): void {

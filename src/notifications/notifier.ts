@@ -1,6 +1,7 @@
 import type { JobRecord } from '../core/model.js';
 import { fullRecord, recordTransitionKey } from '../core/stored-job.js';
 import { type BatchStatusView, type JobStatusView, jobStatusView } from '../core/view.js';
+import { Interner } from '../core/interner.js';
 import type { Logger } from '../logger.js';
 import type { Observer } from '../metrics.js';
 import type { OpenedBatch, SchedulerListener } from '../scheduler/scheduler.js';
@@ -44,7 +45,8 @@ export interface NotifierOptions {
 export class Notifier implements SchedulerListener {
   /** The transition last told per job, for every job (its key shared with the jobs told the same: issue 14). */
   private told = new Map<string, string>();
-  private readonly keys = new Map<string, string>();
+  /** Transition keys are few and every job has one: each job holds the same string, not its own copy. */
+  private readonly keys = new Interner<string>(MAX_KEYS, (key) => key);
   private readonly queue: PendingQueue;
   private readonly writer: OutboxWriter;
   private readonly deliveries = new Set<Promise<void>>();
@@ -72,7 +74,7 @@ export class Notifier implements SchedulerListener {
     // Later calls bring batches read after the start: only what they have to tell.
     if (!this.started) {
       this.told = this.options.outbox.lastTold();
-      for (const [job, key] of this.told) this.told.set(job, this.shared(key));
+      for (const [job, key] of this.told) this.told.set(job, this.keys.shared(key));
       this.writer.drop(this.counted(this.queue.add(this.options.outbox.pending())));
     }
     for (const { view, jobs } of batches) {
@@ -93,14 +95,14 @@ export class Notifier implements SchedulerListener {
   batchCreated(batch: BatchStatusView): void {
     const jobs = batch.jobStatuses ?? [];
     this.writer.queue(createEvents(batch, this.options.jobsPerEvent), jobs.map((job) => [job.name, transitionKey(job)]));
-    for (const job of jobs) this.told.set(job.name, this.shared(transitionKey(job)));
+    for (const job of jobs) this.told.set(job.name, this.keys.shared(transitionKey(job)));
     for (const job of jobs) if (!isInitial(job)) this.writer.queue([updateEvent(batch, job)], []);
   }
 
   jobChanged(batch: BatchStatusView, job: JobStatusView): void {
     const key = transitionKey(job);
     if (this.told.get(job.name) === key) return;
-    this.told.set(job.name, this.shared(key));
+    this.told.set(job.name, this.keys.shared(key));
     this.writer.queue([updateEvent(batch, job)], [[job.name, key]]);
   }
 
@@ -128,14 +130,6 @@ export class Notifier implements SchedulerListener {
       this.options.outbox.close();
     })();
     return this.closing;
-  }
-
-  private shared(key: string): string {
-    const known = this.keys.get(key);
-    if (known !== undefined) return known;
-    if (this.keys.size >= MAX_KEYS) this.keys.clear();
-    this.keys.set(key, key);
-    return key;
   }
 
   /** Events being written in this turn: into their lanes, within the bound (sending starts on a later turn, after the write). */

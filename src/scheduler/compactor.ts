@@ -1,6 +1,7 @@
 import type { Labels } from '../core/labels.js';
 import { isTerminal } from '../core/model.js';
 import { type JobRecordSource, StoredJob, storedFields } from '../core/stored-job.js';
+import { Interner } from '../core/interner.js';
 import type { Slot } from './state-index.js';
 
 /** How long a finished job whose latest state is not yet committed waits before it is looked at again. */
@@ -15,7 +16,7 @@ const MAX_LABEL_SETS = 10_000;
  */
 export class Compactor {
   private readonly waiting = new Set<string>();
-  private readonly labelSets = new Map<string, Labels>();
+  private readonly labelSets = new Interner<Labels>(MAX_LABEL_SETS, (labels) => JSON.stringify(labels));
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
@@ -52,7 +53,7 @@ export class Compactor {
       }
       if (this.source.isPending(name)) continue;
       const fields = storedFields(job);
-      if (fields.labels) fields.labels = this.shared(fields.labels);
+      if (fields.labels) fields.labels = this.labelSets.shared(fields.labels);
       const stored = StoredJob.of(this.source, fields);
       if (stored) slot.entry.jobs[slot.position] = stored;
       this.waiting.delete(name);
@@ -65,14 +66,5 @@ export class Compactor {
       this.timer.unref();
     }
     return this.waiting.size;
-  }
-
-  private shared(labels: Labels): Labels {
-    const text = JSON.stringify(labels);
-    const known = this.labelSets.get(text);
-    if (known) return known;
-    if (this.labelSets.size >= MAX_LABEL_SETS) this.labelSets.clear();
-    this.labelSets.set(text, labels);
-    return labels;
   }
 }

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Labels } from '../core/labels.js';
 import type { FinishedJobs, JobRecord, JobStatusValue } from '../core/model.js';
 import { type JobRecordSource, StoredJob } from '../core/stored-job.js';
+import { Interner } from '../core/interner.js';
 
 /** A finished job's summary (`summaryText`), as stored in `jobs.summary`. */
 export type Summary = [string, number, JobStatusValue, string | null, number | null, number, string | null, string, string | null, string | null, string, Labels | null];
@@ -28,7 +29,7 @@ const BATCH_QUERY = `
 export class FinishedJobsReader implements FinishedJobs {
   private readonly statements;
   /** Jobs with the same labels share one object. */
-  private readonly labelSets = new Map<string, Labels>();
+  private readonly labelSets = new Interner<Labels>(MAX_LABEL_SETS, (labels) => JSON.stringify(labels));
 
   constructor(private readonly db: Database.Database, private readonly source: JobRecordSource, readonly batchNames: ReadonlySet<string>, readonly jobCount: number) {
     this.statements = {
@@ -73,20 +74,10 @@ export class FinishedJobsReader implements FinishedJobs {
     const stored = StoredJob.of(this.source, {
       name, batchName, index, status, created, started, ended, updated, attemptCount,
       jobId: jobId ?? undefined, generation: generation ?? undefined, lastReplicaStatus: lastReplicaStatus ?? undefined,
-      labels: labels === null ? undefined : this.shared(labels),
+      labels: labels === null ? undefined : this.labelSets.shared(labels),
     });
     // Times that would not read back the same from a number: the job is kept whole.
     return stored ?? this.source.readJob(name)!;
-  }
-
-  private shared(labels: Labels): Labels {
-    const text = JSON.stringify(labels);
-    const known = this.labelSets.get(text);
-    if (known) return known;
-    // Only memory is at stake: past this many distinct sets, sharing starts over.
-    if (this.labelSets.size >= MAX_LABEL_SETS) this.labelSets.clear();
-    this.labelSets.set(text, labels);
-    return labels;
   }
 }
 
