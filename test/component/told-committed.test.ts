@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { ApiError } from '../../src/core/errors.js';
 import type { JobRecord, NewBatch } from '../../src/core/model.js';
 import { transitionOf } from '../../src/core/timeline.js';
 import { silentLogger } from '../../src/logger.js';
@@ -92,5 +93,31 @@ describe('the local runtime tells only committed records', function () {
     // Every transition is told, in order, even those committed in one transaction with the next.
     assert.deepEqual(told.map(({ job: { status } }) => status), ['Active', 'Running', 'Active', 'Active', 'Running', 'Succeeded']);
     for (const { job: { status }, onDisk } of told) assert.ok(onDisk, `told ${status} before it was on disk`);
+  });
+
+  it('a stop and a delete that come with the record the scheduler was told (Running) while the job\'s end waits for its commit neither undo the end nor wait for a process that has ended', async () => {
+    const job = aRecord('ended-job', { hold: true });
+    const batch: NewBatch = { batch: { name: 'ended-job', type: 'job', created }, jobs: [job] };
+    await runtime.accept(batch);
+    await runtime.launch(job.record);
+    await waitFor(async () => told.at(-1)?.job.status, (status) => status === 'Running');
+    const running = told.at(-1)!.job;
+
+    lock = await holdWriteLock(path.join(dir, 'scheduler.db'));
+    writeFileSync(path.join(dir, 'jobs', 'ended-job', 'release'), '');
+    await waitFor(async () => store.isPending('ended-job'), (pending) => pending);
+    // What the API does when a client stops or deletes the job now: the scheduler still holds Running. The stop
+    // has nothing left to stop; the deletion must be written, and the store cannot write.
+    await runtime.stop(running);
+    await assert.rejects(runtime.remove(batch.batch, [running]), (error: ApiError) => error.code === 503);
+
+    await lock.release();
+    await waitFor(async () => told.at(-1)?.job.status, (status) => status === 'Succeeded');
+    assert.deepEqual(told.map(({ job: { status } }) => status), ['Active', 'Running', 'Succeeded']);
+    assert.equal(store.readJob('ended-job')?.status, 'Succeeded', 'the end on disk is not overwritten');
+
+    // Deleted again once the store writes, it is removed: no process is left to wait for.
+    await runtime.remove(batch.batch, [told.at(-1)!.job]);
+    assert.equal(store.readJob('ended-job'), undefined);
   });
 });

@@ -67,7 +67,7 @@ const contentTypes = fc.constantFrom('application/json', 'application/json; char
 const methods = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
 
 describe('reliability: bad input', function () {
-  this.timeout(0);
+  this.timeout(sizes.testTimeoutMs);
   let t: TestService;
   afterEach(async () => t?.close());
 

@@ -8,7 +8,7 @@ import { KeyedClient } from './keyed-submits.js';
 import { sizes } from './sizes.js';
 
 describe('reliability: killed anywhere', function () {
-  this.timeout(0);
+  this.timeout(sizes.testTimeoutMs);
   let fixture: ProcessServiceFixture;
   before(() => {
     // The default backoffLimit (0): an attempt the service's own death interrupted must not count against a job.

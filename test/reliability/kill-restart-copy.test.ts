@@ -13,7 +13,7 @@ const untilEnded = (request: Agent, name: string) =>
   waitFor(async () => (await request.get(`/api/v1/batches/${name}`).expect(200)).body as BatchStatusView, ended, 120_000);
 
 describe('reliability: killed anywhere during restarts and copies', function () {
-  this.timeout(0);
+  this.timeout(sizes.testTimeoutMs);
   let fixture: ProcessServiceFixture;
   before(() => {
     // The default backoffLimit (0): an attempt the service's own death interrupted must not count against a job.

@@ -6,7 +6,7 @@ import { ClusterActor, type KubeTestService, NAMESPACE, startFakeApiServer, star
 import { sizes } from './sizes.js';
 
 describe('reliability: Kubernetes faults', function () {
-  this.timeout(0);
+  this.timeout(sizes.testTimeoutMs);
   let fake: FakeApiServer;
   let t: KubeTestService | undefined;
   let dropping: NodeJS.Timeout | undefined;

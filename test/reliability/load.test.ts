@@ -13,12 +13,14 @@ function call(port: number, agent: Agent, method: string, path: string, body?: o
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') }));
     });
     req.on('error', reject);
+    // A request the service never answers is the fault this test is for: it fails naming it, rather than hang.
+    req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path} was not answered within 60 s`)));
     req.end(text);
   });
 }
 
 describe('reliability: load', function () {
-  this.timeout(0);
+  this.timeout(sizes.testTimeoutMs);
   let t: TestService;
   afterEach(async () => t?.close());
 

@@ -58,6 +58,8 @@ interface Run {
   removable?: () => void;
   /** The process the memory guard killed for going over `resources.limits.memory`. */
   overMemory?: JobProcess;
+  /** The latest record the scheduler was told: until it is `job`, a request brings an older record than this run's. */
+  told: JobRecord;
 }
 
 /**
@@ -73,7 +75,7 @@ export class LocalRuntime implements Runtime {
   private readonly logs: AttemptLogs;
   private readonly spawner: Spawner;
   private readonly lost: LostAttempts;
-  private readonly changes = new CommittedChanges((job) => this.events?.jobChanged(job));
+  private readonly changes = new CommittedChanges((job) => this.told(job));
   private readonly deferred = new DeferredSaves((job) => this.save(job));
   private readonly durable: DurableSync;
   private events: RuntimeEvents | undefined;
@@ -221,7 +223,8 @@ export class LocalRuntime implements Runtime {
   private runOf(job: JobRecord): Run {
     let run = this.runs.get(job.name);
     if (!run) {
-      run = { job, tail: Promise.resolve() };
+      // No run means everything of this job was told: the record a request brings is its latest.
+      run = { job, tail: Promise.resolve(), told: job };
       this.runs.set(job.name, run);
     }
     return run;
@@ -260,11 +263,29 @@ export class LocalRuntime implements Runtime {
       return false;
     }
     for (const effect of effects) this.apply(run, effect);
-    // A finished job needs nothing more of this runtime, unless its removal is still to come.
-    if (isTerminal(record.status) && !record.intent) this.forget(record.name);
+    this.forgetIfDone(run);
     // Its slot goes to the next job now, whose start then commits with this end (one transaction, one turn).
     if (isInFlight(previous.status) && isTerminal(record.status)) this.events?.runEnded?.(record.name);
     return true;
+  }
+
+  /** A committed record goes to the scheduler; a finished job's run is kept until then. */
+  private told(job: JobRecord): void {
+    this.events?.jobChanged(job);
+    const run = this.runs.get(job.name);
+    if (!run) return;
+    run.told = job;
+    this.forgetIfDone(run);
+  }
+
+  /**
+   * A finished job needs nothing more of this runtime once the scheduler was told its end, unless its removal is
+   * still to come. Not before: a stop or a delete may yet arrive with the record the scheduler holds (Running), and
+   * a run made afresh from it would wait for the end of a process that has ended.
+   */
+  private forgetIfDone(run: Run): void {
+    const { job } = run;
+    if (isTerminal(job.status) && !job.intent && run.told === job && this.runs.get(job.name) === run) this.forget(job.name);
   }
 
   private save(job: JobRecord): void {
