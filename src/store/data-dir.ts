@@ -42,9 +42,11 @@ const MARKERS_OF_USE = ['jobs', `${STORE}-wal`, 'notifications.db'];
  * and checks that the store in it is usable. Throws `DataDirError` when another instance holds it or
  * when the store is missing or damaged.
  *
- * The lock is an exclusive SQLite transaction held open on `lock.db`: SQLite takes it with an OS
- * record lock (fcntl), which is atomic between two instances starting at the same moment and which
- * the kernel drops when its holder dies, even by SIGKILL, so a stale lock never blocks a start.
+ * The lock is a write transaction held open on `lock.db`: its RESERVED lock, which one connection at a time
+ * can hold, is an OS record lock (fcntl) that the kernel drops when its holder dies, even by SIGKILL, so a
+ * stale lock never blocks a start. Taking it never waits on another's read lock, so of two instances that
+ * start at the same moment exactly one gets it. (An EXCLUSIVE lock is not taken that way: each of two
+ * instances could hold the read lock the other needed gone, and both would be refused.)
  */
 export async function openDataDir(dir: string, options: { logger: Logger; now?: () => Date }): Promise<DataDir> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -99,7 +101,7 @@ function takeLock(lockFile: string): Database.Database | undefined {
   try {
     // No journal file: the transaction never writes, it only holds the lock.
     db.pragma('journal_mode = MEMORY');
-    db.exec('BEGIN EXCLUSIVE');
+    db.exec('BEGIN IMMEDIATE');
     return db;
   } catch (error) {
     db.close();

@@ -1,13 +1,30 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { silentLogger } from '../../src/logger.js';
 import { type DataDir, DataDirError, openDataDir } from '../../src/store/data-dir.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 
 const logger = silentLogger();
+
+/** Another process that takes data directories when asked (test/fixtures/lock-taker.ts); each answer is one line. */
+function lockTaker(): { ask(line: string): Promise<string>; end(): void } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('test/fixtures/lock-taker.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  return {
+    async ask(line) {
+      child.stdin!.write(`${line}\n`);
+      const answer = await lines.next();
+      if (answer.done) throw new Error(`the lock taker ended (exit code ${child.exitCode})`);
+      return answer.value as string;
+    },
+    end: () => child.stdin!.end(),
+  };
+}
 
 /** Every entry under `dir` (itself included) with its permission bits. */
 function modes(dir: string): Map<string, number> {
@@ -53,6 +70,20 @@ describe('the data directory', () => {
   it('when two instances ask at the same moment, exactly one gets it', async () => {
     const outcomes = await Promise.allSettled([open(), open(), open()]);
     assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
+  });
+
+  it('when two processes ask at the same moment, again and again, exactly one gets it each time', async () => {
+    const takers = [lockTaker(), lockTaker()];
+    try {
+      for (let round = 0; round < 40; round++) {
+        const wanted = path.join(root, `round-${round}`);
+        const answers = await Promise.all(takers.map((taker) => taker.ask(`take ${wanted}`)));
+        assert.deepEqual(answers.filter((answer) => answer === 'held').length, 1, `round ${round}: ${answers.join(', ')}`);
+        await takers[answers.indexOf('held')]!.ask('release');
+      }
+    } finally {
+      for (const taker of takers) taker.end();
+    }
   });
 
   it('when it existed with 0755 and files 0644, it ends 0700 with every file 0600, and files created later are 0600 too', async () => {
