@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import type { JobRecord, NewBatch } from '../../src/core/model.js';
 import { acceptedStateText, insertSlice, isLarge } from '../../src/store/chunks.js';
+import { aJobRecord } from './records.js';
 
 const created = '2026-01-01T00:00:00.000Z';
-function aRecord(extra: Partial<JobRecord> = {}): JobRecord {
-  return {
-    name: 'batch-c-20260101000000-aaaaaaaa-bbbbbbbb', batchName: 'batch-c-20260101000000-aaaaaaaa', index: 0, status: 'Waiting', created, started: null,
-    ended: null, updated: created, message: null, failed: 0, attempts: [],
-    spec: { timeLimitSeconds: 60, backoffLimit: 0, resources: { limits: {}, requests: {} }, variables: {}, command: [], args: [] }, ...extra,
-  };
-}
+const aRecord = (extra: Partial<JobRecord> = {}) => aJobRecord({ batchName: 'batch-c-20260101000000-aaaaaaaa', spec: { ...aJobRecord().spec, command: [] }, ...extra });
 const jobsOf = (count: number, payload = ''): NewBatch['jobs'] => Array.from({ length: count }, (_, index) => ({ record: aRecord({ index }), payload }));
 const stateOf = (record: JobRecord) => {
   const { name: _n, batchName: _b, index: _i, spec: _s, ...state } = record;

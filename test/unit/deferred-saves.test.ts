@@ -2,14 +2,9 @@ import assert from 'node:assert/strict';
 import type { JobRecord } from '../../src/core/model.js';
 import { DEFERRED_SAVE_MS, DeferredSaves } from '../../src/runtimes/local/deferred-saves.js';
 import { FakeTimers } from './fake-timers.js';
+import { aJobRecord } from './records.js';
 
-function aRecord(name: string, status: JobRecord['status']): JobRecord {
-  const at = '2026-01-01T00:00:00.000Z';
-  return {
-    name, batchName: name, index: 0, status, created: at, started: null, ended: null, updated: at, message: null, failed: 0, attempts: [],
-    spec: { timeLimitSeconds: 60, backoffLimit: 0, resources: { limits: {}, requests: {} }, variables: {}, command: ['true'], args: [] },
-  };
-}
+const aRecord = (name: string, status: JobRecord['status']) => aJobRecord({ name, status });
 
 describe('DeferredSaves', () => {
   function aDeferral() {

@@ -3,14 +3,9 @@ import type { JobRecord } from '../../src/core/model.js';
 import { silentLogger } from '../../src/logger.js';
 import { CommittedChanges } from '../../src/runtimes/local/committed-changes.js';
 import { DurableSync } from '../../src/runtimes/local/durable-sync.js';
+import { aJobRecord } from './records.js';
 
-function aRecord(name: string, status: JobRecord['status']): JobRecord {
-  const at = '2026-01-01T00:00:00.000Z';
-  return {
-    name, batchName: name, index: 0, status, created: at, started: null, ended: null, updated: at, message: null, failed: 0, attempts: [],
-    spec: { timeLimitSeconds: 60, backoffLimit: 0, resources: { limits: {}, requests: {} }, variables: {}, command: ['true'], args: [] },
-  };
-}
+const aRecord = (name: string, status: JobRecord['status']) => aJobRecord({ name, status });
 
 describe('DurableSync', () => {
   function aSync(writable: () => boolean) {
