@@ -28,6 +28,8 @@ export interface AdmissionOptions {
   logger: Logger;
   observer?: Observer;
   now: () => Date;
+  /** Called as the batch enters the index, before any of its jobs can change. */
+  indexing?: (batchName: string) => void;
 }
 
 /**
@@ -65,6 +67,7 @@ export class Admission {
    */
   private async index(batch: BatchRecord, records: JobRecord[]): Promise<BatchEntry> {
     const { index } = this.options.reads;
+    this.options.indexing?.(batch.name);
     const entry = index.addBatch(batch, records.slice(0, BUILD_PART));
     for (let start = BUILD_PART; start < records.length; start += BUILD_PART) {
       await new Promise((resolve) => setImmediate(resolve));

@@ -13,6 +13,7 @@ import { type BatchStatusView, type JobStatusView, jobStatusView, success, type 
 import type { Logger } from '../logger.js';
 import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
+import { Announcements } from './announcements.js';
 import { Admission, batchViewInParts, type FixedNames, inParts, nextTurn } from './admission.js';
 import { dryRun, type DryRunView } from './dry-run.js';
 import { fingerprintOf, IdempotencyKeys, type PendingKey } from './idempotency.js';
@@ -84,6 +85,7 @@ export class Scheduler {
   private readonly keys: IdempotencyKeys;
   private readonly settings: JobSettings;
   private readonly deleting = new Map<string, Promise<void>>();
+  private readonly announcements = new Announcements();
   private readonly now: () => Date;
   private started = false;
   private closed = false;
@@ -106,6 +108,7 @@ export class Scheduler {
     this.admission = new Admission({
       componentName: options.component.name, componentSettings: settings, runtime: options.runtime, reads: this.reads,
       logger: options.logger, observer: options.observer, now: this.now,
+      indexing: options.listener ? (name) => this.announcements.begin(name) : undefined,
     });
     this.history = new HistoryCleaner({
       policy: options.history ?? { maxAgeMs: Infinity, keep: 0, checkMs: 0 }, index: this.reads.index, logger: options.logger, now: this.now,
@@ -373,7 +376,14 @@ export class Scheduler {
     if (!this.isReady) throw ApiError.unavailable('the scheduler is not ready');
     const entry = await this.admission.accept(description, type, extra);
     // Told before any of its jobs can start; queued a part per turn (a 100,000-job batch at once held the loop).
-    if (this.options.listener) this.options.listener.batchCreated(await batchViewInParts(this.reads, entry));
+    const { listener } = this.options;
+    if (listener) {
+      try {
+        listener.batchCreated(await batchViewInParts(this.reads, entry));
+      } finally {
+        this.announcements.end(entry.batch.name);
+      }
+    }
     await inParts(entry.jobs, (job) => this.queue.push(job.name));
     this.queue.schedule();
     return entry;
@@ -391,7 +401,8 @@ export class Scheduler {
     const listener = this.options.listener;
     if (listener) {
       const entry = index.entryOf(job.name)!;
-      listener.jobChanged(this.reads.batchView(entry, false), jobStatusView(job, entry.batch.type));
+      const [batchView, jobView] = [this.reads.batchView(entry, false), jobStatusView(job, entry.batch.type)];
+      this.announcements.tell(entry.batch.name, () => listener.jobChanged(batchView, jobView));
     }
     if (isTerminal(job.status) && !isTerminal(previous.status)) {
       const seconds = job.started && job.ended ? (Date.parse(job.ended) - Date.parse(job.started)) / 1000 : null;
@@ -418,7 +429,11 @@ export class Scheduler {
     let removal = this.deleting.get(name);
     if (!removal) {
       removal = this.options.runtime.remove(entry.batch, entry.jobs.map(fullRecord)).then(() => {
-        this.options.listener?.batchDeleted(this.reads.batchView(entry, false), entry.jobs.map((job) => job.name));
+        const { listener } = this.options;
+        if (listener) {
+          const [batchView, jobNames] = [this.reads.batchView(entry, false), entry.jobs.map((job) => job.name)];
+          this.announcements.tell(name, () => listener.batchDeleted(batchView, jobNames));
+        }
         this.reads.index.removeBatch(name);
         this.queue.forget(entry.jobs.map((job) => job.name));
         this.options.logger.info('batch deleted', { batchName: name });
