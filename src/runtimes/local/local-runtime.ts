@@ -316,6 +316,8 @@ export class LocalRuntime implements Runtime {
   /** One timer per job: a later wake replaces the earlier one; a wait longer than a timer allows is chained. */
   private wakeWith(run: Run, at: number, event: LifecycleEvent): void {
     clearTimeout(run.timer);
+    // An event whose write was under way as the runtime closed ends here: what it would wake is the next start's.
+    if (this.closed) return;
     const delay = Math.min(LONGEST_TIMER_MS, Math.max(0, at - this.now().getTime()));
     run.timer = setTimeout(() => {
       run.timer = undefined;
