@@ -107,9 +107,13 @@ async function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKIL
 
 const jobStatus = (request: supertest.Agent, name: string) => request.get(`/api/v1/jobs/${name}`);
 
-/** Waits until the fixture job has written its start-up files (its output, its pid, its attempt count). */
+/**
+ * Waits until the fixture job has written its start-up files (its output, its pid, its attempt count), the last of
+ * them whole: the file exists from its open, and a disk filled before its write would fail the job, not the store.
+ */
 async function jobStarted(dataDir: string, name: string): Promise<void> {
-  await waitFor(async () => existsSync(path.join(dataDir, 'jobs', name, 'attempts')), (done) => done, 30_000);
+  const attempts = path.join(dataDir, 'jobs', name, 'attempts');
+  await waitFor(async () => existsSync(attempts) && readFileSync(attempts, 'utf8') !== '', (done) => done, 30_000);
 }
 
 /** Waits until the fixture job's (last) process has ended: its pid, which it wrote itself, names no process. */
