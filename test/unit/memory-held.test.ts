@@ -99,7 +99,8 @@ describe('Memory held per finished job (issue 14)', function () {
     });
     const time = '2026-11-24T08:00:00.000Z';
     const batch = { name: 'b', batchName: 'b', batchType: 'batch', created: time, started: time, ended: null, updated: time, status: 'Running' } as const;
-    const jobs: JobStatusView[] = Array.from({ length: 21_000 }, (_, i) => ({
+    // Enough jobs that what else the heap holds by then (a busy machine's late sweeping) is a few bytes a job.
+    const jobs: JobStatusView[] = Array.from({ length: 41_000 }, (_, i) => ({
       name: `b-${i}`, created: time, started: time, ended: time, updated: time, status: 'Succeeded', failed: 0,
       podStatuses: [{ name: `b-${i}-0`, created: time, startTime: time, endTime: time, exitCode: 0, reason: null, replicaStatus: { status: 'Succeeded' }, restartCount: 0, podIndex: 0 }],
     }));
