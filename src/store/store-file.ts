@@ -37,6 +37,14 @@ export function migrate(db: Database.Database): void {
 }
 
 /**
+ * The page size of a new store (SQLite's default is 4 KiB; a store made earlier keeps its own). A job's row
+ * holds its payload (1 KiB is usual), so a 4 KiB page holds three: a 100,000-job batch wrote 4 times as many
+ * WAL frames, each its own write, and split pages 4 times as often; 16 KiB took a quarter to a third off its
+ * insert (issue 14).
+ */
+const PAGE_BYTES = 16384;
+
+/**
  * Creates a new database under a temporary name and renames it into place, so that the path holds
  * either nothing or a complete store (a 0-byte file at start means damage, never an interrupted start).
  */
@@ -46,6 +54,7 @@ export function createDatabase(file: string): void {
   const db = new Database(temporary);
   try {
     chmodSync(temporary, 0o600);
+    db.pragma(`page_size = ${PAGE_BYTES}`);
     db.exec(SCHEMA);
   } finally {
     db.close();
