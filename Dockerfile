@@ -17,9 +17,13 @@ RUN npm run build:service && npm prune --omit=dev
 # Run: only what the service needs, owned by root and run as a non-root user (read-only to it).
 FROM node:24-bookworm-slim
 # No JOB_SCHEDULER_PORT: the service listens on the component's schedulerPort, else on 8080.
+# GLIBC_TUNABLES as `npm start` sets it: malloc gives back what it freed (blocks of 128 KiB and more are mapped
+# apart, and a free top of the heap past 128 KiB is trimmed) instead of keeping ~15 MiB that grew with the jobs
+# held (issue 14, bench/README.md's memory notes). Local jobs do not inherit it: they get an environment of their own.
 ENV NODE_ENV=production \
     JOB_SCHEDULER_HOST=0.0.0.0 \
-    JOB_SCHEDULER_DATA_DIR=/tmp/job-scheduler
+    JOB_SCHEDULER_DATA_DIR=/tmp/job-scheduler \
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { startCommand } from './servers/start-command.js';
 
 /** One line of the table. */
 export interface Row {
@@ -68,8 +69,8 @@ export interface ServiceProcess {
 }
 
 /**
- * The real service: `node dist/main.js` with the component file in JOB_SCHEDULER_CONFIG, the default
- * log level, standard output and error going to a log file (as a container runtime would keep them).
+ * The real service, started by `npm start`'s script (`servers/start-command.ts`) with the component file in
+ * JOB_SCHEDULER_CONFIG, the default log level, standard output and error going to a log file (as a container runtime would keep them).
  */
 export async function startService(options: ServiceOptions = {}): Promise<ServiceProcess> {
   buildOnce();
@@ -82,7 +83,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const log = openSync(path.join(work, 'service.log'), 'a');
   const execArgv = [...(options.memoryHook ? ['--expose-gc', '--import', path.join(here, 'servers/gc-hook.mjs')] : []), ...(options.execArgv ?? [])];
   const started = performance.now();
-  const child = spawn(process.execPath, [...execArgv, path.join(root, 'dist/main.js')], {
+  const { file, args } = startCommand(root, execArgv);
+  const child = spawn(file, args, {
     cwd: root,
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME, BENCH_MEMORY_FILE: memoryFile,

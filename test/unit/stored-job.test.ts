@@ -39,6 +39,32 @@ describe('StoredJob', () => {
   });
 });
 
+describe('StoredJob state', () => {
+  it('when made compact, answers its status, last replica status, attempt count and generation as given', () => {
+    for (const [status, lastReplicaStatus, attemptCount, generation] of [
+      ['Succeeded', 'Succeeded', 1, undefined], ['Failed', 'Failed', 4095, 8191], ['Stopped', undefined, 0, 1], ['Stopped', 'Pending', 2, undefined], ['Failed', 'Running', 7, 42],
+    ] as const) {
+      const job = StoredJob.of(source, fields({ status, lastReplicaStatus, attemptCount, generation }))!;
+      assert.deepEqual([job.status, job.lastReplicaStatus, job.attemptCount, job.generation], [status, lastReplicaStatus, attemptCount, generation]);
+    }
+  });
+
+  it('when its counts or last replica status are beyond what the packed state holds, it is kept whole', () => {
+    assert.equal(StoredJob.of(source, fields({ attemptCount: 4096 })), undefined);
+    assert.equal(StoredJob.of(source, fields({ generation: 8192 })), undefined);
+    assert.equal(StoredJob.of(source, fields({ lastReplicaStatus: 'Unknown' })), undefined);
+  });
+
+  it('when jobs come from two stores, each reads the rest of itself from its own', () => {
+    const other = { ...whole, name: 'other' };
+    const first = StoredJob.of(source, fields())!;
+    const second = StoredJob.of({ readJob: () => other, isPending: () => false }, fields())!;
+    assert.equal(fullRecord(first), whole);
+    assert.equal(fullRecord(second), other);
+    assert.ok(second instanceof StoredJob);
+  });
+});
+
 describe('StoredJob whose rows are gone', () => {
   it('when the store no longer has the job (its batch is being deleted), reading it answers 404', () => {
     const job = StoredJob.of({ readJob: () => undefined, isPending: () => false }, fields())!;
