@@ -42,4 +42,17 @@ describe('naming', () => {
     }
     assert.equal(seen.size, 5000);
   });
+
+  it('when suffixes are drawn one after another, then each is greater than the one before (but once, where the count wraps)', () => {
+    // Names made in the same second then increase, and the store's name indexes take each batch at their end.
+    const next = createSuffixSource();
+    let previous = next();
+    let descents = 0;
+    for (let i = 0; i < 5000; i++) {
+      const suffix = next();
+      if (suffix <= previous) descents++;
+      previous = suffix;
+    }
+    assert.ok(descents <= 1, `${descents} suffixes were not greater than the one before`);
+  });
 });
