@@ -20,6 +20,7 @@ import { opsPageRouter } from './ops-page.js';
 import { requestLog } from './request-log.js';
 import { type ScheduleList, schedulesRouter } from './schedules.js';
 import { cacheValidatorRoutes } from './route-cache.js';
+import { cacheStaticRouteLookups } from './metadata-cache.js';
 import { deferValidatorStartupWork } from './validator-startup.js';
 import { skipBundlingLocalDocuments } from './validator-bundle.js';
 
@@ -98,6 +99,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
   app.use('/api', onlyPost(screenBody(deps.admission.limits)));
   cacheValidatorRoutes();
+  cacheStaticRouteLookups();
   deferValidatorStartupWork();
   skipBundlingLocalDocuments();
   app.use(
