@@ -22,9 +22,18 @@ export function componentNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** The last second compacted: every batch accepted in the same second has the same text. */
+let lastSecond = NaN;
+let lastText = '';
+
 /** `yyyymmddhhmmss` in UTC. */
 export function compactTimestamp(at: Date): string {
-  return at.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const second = Math.floor(at.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastText = at.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+    lastSecond = second;
+  }
+  return lastText;
 }
 
 export function batchName(component: string, at: Date, suffix: string): string {

@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { ApiError, type FieldProblem, summarizeProblems } from '../core/errors.js';
 import { checkBatchSize, checkTrackedJobs, EMPTY_EXEC_SIZE, execProblems, type ExecSize, overlayExecSize, type RequestLimits } from '../core/limits.js';
 import type { BatchDescription, JobDescription, JobSettings } from '../core/model.js';
@@ -60,22 +60,23 @@ function refuseUnsafe(problems: FieldProblem[]): void {
   if (problems.length > 0) throw ApiError.invalid(summarizeProblems(problems), problems);
 }
 
-/** After schema validation, on submissions: the trust model, the per-job bounds and the tracked-jobs bound. */
-export function admitSubmissions(options: AdmissionOptions): Router {
+/**
+ * After schema validation, on submissions: the trust model, the per-job bounds and the tracked-jobs bound. The
+ * validator has matched the route (its `openApiRoute`), so no router of its own matches the path again.
+ */
+export function admitSubmissions(options: AdmissionOptions): RequestHandler {
   const inherited = overlayExecSize(EMPTY_EXEC_SIZE, options.component);
-  const router = Router();
-  router.post('/v1/jobs', (req, _res, next) => {
-    const job = (req.body ?? {}) as JobDescription;
-    const problems = { trust: overrideProblems(job, options.policy), size: execProblems(job, overlayExecSize(inherited, job), options.limits, '') };
-    refuseOn(problems);
-    if (!options.answersKnownKey?.(idempotencyKeyOf(req))) checkTrackedJobs(options.trackedJobs(), 1, options.limits, options.retryAfterSeconds);
+  return (req, _res, next) => {
+    const route = (req as { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute;
+    if (route === '/api/v1/batches') return admitBatch(req.body as BatchDescription, options, idempotencyKeyOf(req)).then(() => next());
+    if (route === '/api/v1/jobs') {
+      const job = (req.body ?? {}) as JobDescription;
+      const problems = { trust: overrideProblems(job, options.policy), size: execProblems(job, overlayExecSize(inherited, job), options.limits, '') };
+      refuseOn(problems);
+      if (!options.answersKnownKey?.(idempotencyKeyOf(req))) checkTrackedJobs(options.trackedJobs(), 1, options.limits, options.retryAfterSeconds);
+    }
     next();
-  });
-  router.post('/v1/batches', async (req, _res, next) => {
-    await admitBatch(req.body as BatchDescription, options, idempotencyKeyOf(req));
-    next();
-  });
-  return router;
+  };
 }
 
 /** The checks of a batch after schema validation, however it was sent: trust, per-job bounds, tracked jobs. */

@@ -20,6 +20,7 @@ import { opsPageRouter } from './ops-page.js';
 import { requestLog } from './request-log.js';
 import { type ScheduleList, schedulesRouter } from './schedules.js';
 import { cacheValidatorRoutes } from './route-cache.js';
+import { cacheStaticRouteLookups } from './metadata-cache.js';
 import { deferValidatorStartupWork } from './validator-startup.js';
 import { skipBundlingLocalDocuments } from './validator-bundle.js';
 
@@ -98,6 +99,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
   app.use('/api', onlyPost(screenBody(deps.admission.limits)));
   cacheValidatorRoutes();
+  cacheStaticRouteLookups();
   deferValidatorStartupWork();
   skipBundlingLocalDocuments();
   app.use(
@@ -115,13 +117,14 @@ export function createApp(deps: AppDependencies): Express {
     }),
   );
   app.use('/api', onlyPost(admitSubmissions(admission)));
-  app.use('/api/v1', jobActionsRouter(deps.scheduler, admission));
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
   app.use('/api/v1/jobs', jobOutputRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));
   app.use('/api/v1/notifications', notificationsRouter(deps.deadLetters));
   app.use('/api/v1/schedules', schedulesRouter(deps.schedules));
   app.use('/api/v1', eventsRouter(deps.scheduler, deps.events));
+  // Last of the API's routers: their paths are theirs alone, and reads and submissions need not be matched against them first.
+  app.use('/api/v1', jobActionsRouter(deps.scheduler, admission));
   app.use(notFoundHandler);
   app.use(errorWriter(deps.logger, deps.apiDocument));
   return app;

@@ -18,14 +18,21 @@ export function cacheValidatorRoutes(): void {
   const compiler = fromValidator('path-to-regexp') as { pathToRegexp: PathToRegexp; [installed]?: true };
   if (compiler[installed]) return;
   const compile = compiler.pathToRegexp;
-  const cache = new Map<string, unknown>();
+  // One map per combination of the boolean options, indexed by their bits: a lookup builds no key string (the
+  // validator calls this for each documented path on every request). A `delimiter` is passed through uncached.
+  const caches: Array<Map<string, unknown> | undefined> = [];
+  let size = 0;
   compiler.pathToRegexp = (path, options = {}) => {
-    if (typeof path !== 'string') return compile(path, options);
-    const key = `${options.sensitive ? 's' : ''}${options.strict ? 't' : ''}${options.end === false ? 'e' : ''}${options.trailing === false ? 'r' : ''}${options.delimiter ?? ''} ${path}`;
-    let compiled = cache.get(key);
+    if (typeof path !== 'string' || options.delimiter !== undefined) return compile(path, options);
+    const flags = (options.sensitive ? 1 : 0) | (options.strict ? 2 : 0) | (options.end === false ? 4 : 0) | (options.trailing === false ? 8 : 0);
+    const cache = (caches[flags] ??= new Map());
+    let compiled = cache.get(path);
     if (compiled === undefined) {
       compiled = compile(path, options);
-      if (cache.size < MOST_ROUTES) cache.set(key, compiled);
+      if (size < MOST_ROUTES) {
+        cache.set(path, compiled);
+        size++;
+      }
     }
     return compiled;
   };

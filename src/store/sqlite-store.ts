@@ -78,6 +78,7 @@ export class SqliteStore implements JobStore {
   private readonly checkpointer: Checkpointer;
   private largeBatches = 0;
   private pendingWriter: ((body?: () => void) => void) | undefined;
+  private batchWriter: ((batch: NewBatch) => void) | undefined;
 
   constructor(private readonly options: SqliteStoreOptions) {
     const { file } = options;
@@ -183,14 +184,16 @@ export class SqliteStore implements JobStore {
     }
   }
 
+  /** One batch in its own savepoint; the wrapper is made once (better-sqlite3 builds one per call of `transaction`). */
   private readonly insertOne = (newBatch: NewBatch) => {
-    const { batch, jobs } = newBatch;
-    const insert = this.insertJobs();
-    this.db.transaction(() => {
+    this.batchWriter ??= this.db.transaction((given: NewBatch) => {
+      const { batch, jobs } = given;
+      const insert = this.insertJobs();
       this.statements.insertBatch.run(batch.name, batch.type, batch.batchId ?? null, batch.created, 0, labelsText(batch));
       for (const job of jobs) insert(job);
-      if (newBatch.idempotency) this.keys.insert(newBatch.idempotency, Date.parse(batch.created));
-    })();
+      if (given.idempotency) this.keys.insert(given.idempotency, Date.parse(batch.created));
+    });
+    this.batchWriter(newBatch);
   };
 
   /** Inserts one job's row; jobs sharing a spec object share its text, made once. */

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import winston from 'winston';
-import { BatchedLines, jsonLine } from '../../src/logger.js';
+import { batchedLogger, type BatchedLines } from '../../src/logger.js';
 import { requestContext } from '../../src/request-context.js';
 
 /** A logger as createLogger builds it for standard output, writing into `writes` instead. */
 function aBatchedLogger() {
   const writes: string[] = [];
-  const transport = new BatchedLines(new Writable({ write(chunk: Buffer, _e, done) { writes.push(chunk.toString('utf8')); done(); } }));
-  const logger = winston.createLogger({ level: 'info', format: jsonLine(), defaultMeta: { service: 'job-scheduler' }, transports: [transport] });
+  const logger = batchedLogger('info', new Writable({ write(chunk: Buffer, _e, done) { writes.push(chunk.toString('utf8')); done(); } }));
+  const transport = logger.transports[0] as BatchedLines;
   return { logger, transport, writes, lines: () => writes.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
@@ -29,6 +28,22 @@ describe('logger', () => {
     await nextTurn();
     assert.equal(writes.length, 2);
     assert.equal(lines()[5]!.message, 'later');
+  });
+
+  it('when the level is changed, or a child logger writes, then the lines follow the level now and carry the child\'s fields', async () => {
+    const { logger, lines } = aBatchedLogger();
+    logger.level = 'warn';
+    logger.info('dropped now');
+    logger.warn('kept', { index: 1 });
+    logger.level = 'debug';
+    logger.child({ component: 'store' }).debug('kept too', { index: 2 });
+    logger.log('nonsense' as 'info', 'a level nobody knows');
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(lines().map(({ level, message, index, component }) => ({ level, message, index, component })), [
+      { level: 'warn', message: 'kept', index: 1, component: undefined },
+      { level: 'debug', message: 'kept too', index: 2, component: 'store' },
+    ]);
   });
 
   it('when closed with lines pending, writes them at once', () => {

@@ -32,6 +32,11 @@ describe('naming', () => {
     assert.equal(compactTimestamp(new Date('2022-03-02T17:06:47+01:00')), '20220302160647');
   });
 
+  it('when times of the same second and of the next follow each other, then each is compacted to its own second', () => {
+    const stamps = ['2022-03-02T16:06:47.001Z', '2022-03-02T16:06:47.999Z', '2022-03-02T16:06:48.000Z', '2022-03-02T16:06:47.500Z', '2023-03-02T16:06:47.500Z'];
+    assert.deepEqual(stamps.map((at) => compactTimestamp(new Date(at))), ['20220302160647', '20220302160647', '20220302160648', '20220302160647', '20230302160647']);
+  });
+
   it('when many suffixes are drawn, then each is 8 characters of [a-z0-9] and they vary', () => {
     const next = createSuffixSource();
     const seen = new Set<string>();
@@ -41,5 +46,18 @@ describe('naming', () => {
       seen.add(suffix);
     }
     assert.equal(seen.size, 5000);
+  });
+
+  it('when suffixes are drawn one after another, then each is greater than the one before (but once, where the count wraps)', () => {
+    // Names made in the same second then increase, and the store's name indexes take each batch at their end.
+    const next = createSuffixSource();
+    let previous = next();
+    let descents = 0;
+    for (let i = 0; i < 5000; i++) {
+      const suffix = next();
+      if (suffix <= previous) descents++;
+      previous = suffix;
+    }
+    assert.ok(descents <= 1, `${descents} suffixes were not greater than the one before`);
   });
 });

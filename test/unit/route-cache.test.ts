@@ -28,6 +28,16 @@ describe('the route cache in front of the validator', () => {
     assert.ok(!sensitive.regexp.test('/api/v1/batches'));
   });
 
+  it('keeps routes compiled with and without an end apart, and passes a delimiter through', () => {
+    const { pathToRegexp } = validatorCompiler();
+    const whole = pathToRegexp('/api/v1/jobs', {});
+    const prefix = pathToRegexp('/api/v1/jobs', { end: false });
+    assert.equal(pathToRegexp('/api/v1/jobs', { end: false }), prefix);
+    assert.ok(!whole.regexp.test('/api/v1/jobs/x'));
+    assert.ok(prefix.regexp.test('/api/v1/jobs/x'));
+    assert.notEqual(pathToRegexp('/api/v1/jobs', { delimiter: '.' }), pathToRegexp('/api/v1/jobs', { delimiter: '.' }));
+  });
+
   it('when installed twice, wraps the compiler once', () => {
     const before = validatorCompiler().pathToRegexp;
     cacheValidatorRoutes();
