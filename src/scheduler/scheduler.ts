@@ -13,7 +13,7 @@ import { type BatchStatusView, type JobStatusView, jobStatusView, success, type 
 import type { Logger } from '../logger.js';
 import { noObserver, type Observer } from '../metrics.js';
 import type { Runtime } from '../runtimes/runtime.js';
-import { Announcements } from './announcements.js';
+import { AnnouncedListener } from './announcements.js';
 import { Admission, batchViewInParts, type FixedNames, inParts, nextTurn } from './admission.js';
 import { dryRun, type DryRunView } from './dry-run.js';
 import { fingerprintOf, IdempotencyKeys, type PendingKey } from './idempotency.js';
@@ -85,13 +85,15 @@ export class Scheduler {
   private readonly keys: IdempotencyKeys;
   private readonly settings: JobSettings;
   private readonly deleting = new Map<string, Promise<void>>();
-  private readonly announcements = new Announcements();
+  /** The options' listener, holding what comes before a batch's Create until it is told. */
+  private readonly listener: AnnouncedListener | undefined;
   private readonly now: () => Date;
   private started = false;
   private closed = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? (() => new Date());
+    this.listener = options.listener && new AnnouncedListener(options.listener);
     this.reads = new ReadModel(options.component.batchStatusRules, options.runtime.recordSource);
     this.output = new JobOutput({ index: this.reads.index, runtime: options.runtime, componentVariables: options.component.variables });
     this.lister = new Lister(this.reads, this.reads.listing, options.component.batchStatusRules);
@@ -108,7 +110,7 @@ export class Scheduler {
     this.admission = new Admission({
       componentName: options.component.name, componentSettings: settings, runtime: options.runtime, reads: this.reads,
       logger: options.logger, observer: options.observer, now: this.now,
-      indexing: options.listener ? (name) => this.announcements.begin(name) : undefined,
+      indexing: (name) => this.listener?.begin(name),
     });
     this.history = new HistoryCleaner({
       policy: options.history ?? { maxAgeMs: Infinity, keep: 0, checkMs: 0 }, index: this.reads.index, logger: options.logger, now: this.now,
@@ -135,7 +137,7 @@ export class Scheduler {
     const entries = new Map<string, BatchEntry>();
     // Batches whose jobs had all finished are read after the start (see `StateIndex.defer`), each told to the listener once read.
     const finished = snapshot.finished?.batchNames.size ? snapshot.finished : undefined;
-    if (finished) index.defer(finished, (entry) => this.options.listener?.opened([{ view: this.reads.batchView(entry, false), jobs: entry.jobs }]));
+    if (finished) index.defer(finished, (entry) => this.listener?.opened([{ view: this.reads.batchView(entry, false), jobs: entry.jobs }]));
     for (const batch of snapshot.batches) {
       if (finished?.batchNames.has(batch.name)) index.addDeferredBatch(batch);
       else entries.set(batch.name, index.addBatch(batch, []));
@@ -149,7 +151,7 @@ export class Scheduler {
       else if (isInFlight(job.status)) resume.push(job);
     }
     this.started = true;
-    this.options.listener?.opened([...index.loadedBatches()].map((entry) => ({ view: this.reads.batchView(entry, false), jobs: entry.jobs })));
+    this.listener?.opened([...index.loadedBatches()].map((entry) => ({ view: this.reads.batchView(entry, false), jobs: entry.jobs })));
     for (const job of resume) this.queue.resume(job);
     if (this.options.history) this.history.start();
     this.options.logger.info('scheduler started', { batches: snapshot.batches.length, jobs: snapshot.jobs.length + (finished?.jobCount ?? 0), resumed: resume.length });
@@ -376,12 +378,12 @@ export class Scheduler {
     if (!this.isReady) throw ApiError.unavailable('the scheduler is not ready');
     const entry = await this.admission.accept(description, type, extra);
     // Told before any of its jobs can start; queued a part per turn (a 100,000-job batch at once held the loop).
-    const { listener } = this.options;
+    const { listener } = this;
     if (listener) {
       try {
         listener.batchCreated(await batchViewInParts(this.reads, entry));
       } finally {
-        this.announcements.end(entry.batch.name);
+        listener.release(entry.batch.name);
       }
     }
     await inParts(entry.jobs, (job) => this.queue.push(job.name));
@@ -398,11 +400,10 @@ export class Scheduler {
     const { index } = this.reads;
     const previous = index.update(job);
     if (!previous) return;
-    const listener = this.options.listener;
+    const { listener } = this;
     if (listener) {
       const entry = index.entryOf(job.name)!;
-      const [batchView, jobView] = [this.reads.batchView(entry, false), jobStatusView(job, entry.batch.type)];
-      this.announcements.tell(entry.batch.name, () => listener.jobChanged(batchView, jobView));
+      listener.jobChanged(this.reads.batchView(entry, false), jobStatusView(job, entry.batch.type));
     }
     if (isTerminal(job.status) && !isTerminal(previous.status)) {
       const seconds = job.started && job.ended ? (Date.parse(job.ended) - Date.parse(job.started)) / 1000 : null;
@@ -429,11 +430,7 @@ export class Scheduler {
     let removal = this.deleting.get(name);
     if (!removal) {
       removal = this.options.runtime.remove(entry.batch, entry.jobs.map(fullRecord)).then(() => {
-        const { listener } = this.options;
-        if (listener) {
-          const [batchView, jobNames] = [this.reads.batchView(entry, false), entry.jobs.map((job) => job.name)];
-          this.announcements.tell(name, () => listener.batchDeleted(batchView, jobNames));
-        }
+        this.listener?.batchDeleted(this.reads.batchView(entry, false), entry.jobs.map((job) => job.name));
         this.reads.index.removeBatch(name);
         this.queue.forget(entry.jobs.map((job) => job.name));
         this.options.logger.info('batch deleted', { batchName: name });
