@@ -2,7 +2,7 @@ import { type ClusterJobInput, observedJobRecord, outcomeOf, type RecordedOutcom
 import type { Attempt, JobRecord, JobSpec } from './model.js';
 import { isTerminal } from './model.js';
 import { restartedRecord, restartProblem } from './restart.js';
-import { deadlineMessage, decideAfterFailure, failedMessage, stoppedMessage } from './status.js';
+import { deadlineMessage, decideAfterFailure, failedMessage, STOPPED_BEFORE_START_MESSAGE, STOPPED_MESSAGE, stoppedMessage } from './status.js';
 
 /**
  * The job lifecycle, decided in one place: `transition(record, event, now, policy)` answers the job's next
@@ -17,6 +17,11 @@ export type LifecycleEvent =
   | { type: 'start' }
   /** The attempt's process exists. */
   | { type: 'spawned' }
+  /**
+   * The attempt's start was taken back before its process existed (it waited for a free process slot, and a stop,
+   * a delete or the shutdown came first): nothing of it ran.
+   */
+  | { type: 'withdrawn' }
   /** The attempt's process ended (`exitCode` null when it could not start; then `reason` and `message` say why). */
   | { type: 'exited'; exitCode: number | null; reason?: string; message?: string }
   /** The attempt ended with the service, not by the job's fault (shutdown, crash, deploy, a node disruption). */
@@ -90,6 +95,8 @@ export function transition(job: JobRecord, event: LifecycleEvent, now: Date, pol
       return step.start();
     case 'spawned':
       return step.spawned();
+    case 'withdrawn':
+      return step.withdrawn();
     case 'exited':
       return step.exited(event.exitCode, event.reason, event.message);
     case 'lost':
@@ -118,9 +125,18 @@ export function liveAttempt(job: JobRecord): number {
   return status === 'Pending' || status === 'Running' ? last : -1;
 }
 
-/** When `timeLimitSeconds` runs out, counted from the job's start over all its attempts (as `activeDeadlineSeconds`). */
+/**
+ * When `timeLimitSeconds` runs out: counted over all the attempts of the job's run (as `activeDeadlineSeconds`),
+ * from the moment the run's first process started. An attempt handed to the runtime and waiting there for a free
+ * process slot does not use up the job's time; attempts that never started are bounded by `backoffLimit`.
+ */
 export function deadlineOf(job: JobRecord): number | undefined {
-  return job.started === null ? undefined : Date.parse(job.started) + job.spec.timeLimitSeconds * 1000;
+  if (job.started === null) return undefined;
+  for (const attempt of job.attempts) {
+    // The run's attempts are those made since it started (a restarted job keeps its earlier runs' attempts).
+    if (attempt.startTime !== null && attempt.created >= job.started) return Date.parse(attempt.startTime) + job.spec.timeLimitSeconds * 1000;
+  }
+  return undefined;
 }
 
 /** The attempts of the job's current run: none before it started (a restarted job keeps its earlier runs' attempts). */
@@ -157,7 +173,21 @@ class Step {
     const live = liveAttempt(this.job);
     if (live < 0 || this.job.attempts[live]!.replicaStatus !== 'Pending') return this.unchanged();
     const status = this.job.status === 'Stopping' ? 'Stopping' : 'Running';
-    return { record: { ...this.withAttempt({ startTime: this.at, replicaStatus: 'Running' }), status }, effects: [] };
+    const record: JobRecord = { ...this.withAttempt({ startTime: this.at, replicaStatus: 'Running' }), status };
+    // The first process of a run starts the job's time limit.
+    const wake = this.nextWake(record);
+    return { record, effects: wake === undefined || wake === this.nextWake(this.job) ? [] : [{ kind: 'wake', at: wake }] };
+  }
+
+  withdrawn(): Transition {
+    const live = liveAttempt(this.job);
+    if (live < 0 || this.job.attempts[live]!.replicaStatus !== 'Pending') return this.unchanged();
+    if (this.job.intent) {
+      const record = this.withAttempt({ endTime: this.at, reason: 'Stopped', replicaStatus: 'Stopped' });
+      return this.stopped(record, record.attempts.some((attempt) => attempt.startTime !== null) ? STOPPED_MESSAGE : STOPPED_BEFORE_START_MESSAGE);
+    }
+    // Nothing ran: whatever took the start back (the shutdown) is no failure of the job's.
+    return this.interrupted(this.withAttempt({ endTime: this.at, reason: 'Interrupted', replicaStatus: 'Failed', counted: false }));
   }
 
   exited(exitCode: number | null, reason: string | undefined, message: string | undefined): Transition {
@@ -285,8 +315,8 @@ class Step {
     return { record, effects };
   }
 
-  private stopped(record: JobRecord): Transition {
-    const result = this.finish(record, 'Stopped', stoppedMessage(record.attempts));
+  private stopped(record: JobRecord, message = stoppedMessage(record.attempts)): Transition {
+    const result = this.finish(record, 'Stopped', message);
     if (this.job.intent === 'delete') result.effects.push({ kind: 'remove' });
     return result;
   }

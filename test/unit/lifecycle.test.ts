@@ -25,7 +25,7 @@ const running = attempt(0, { startTime: at(0).toISOString(), replicaStatus: 'Run
 const STATES: Record<string, JobRecord> = {
   waiting: aRecord(),
   'active, attempt pending': aRecord({ ...started, status: 'Active', attempts: [attempt(0)] }),
-  'active, waiting to retry': aRecord({ ...started, status: 'Active', failed: 1, retryAt: T0 + 5000, attempts: [attempt(0, { replicaStatus: 'Failed', exitCode: 1, endTime: at(1).toISOString() })] }, { backoffLimit: 3 }),
+  'active, waiting to retry': aRecord({ ...started, status: 'Active', failed: 1, retryAt: T0 + 5000, attempts: [attempt(0, { replicaStatus: 'Failed', exitCode: 1, startTime: at(0).toISOString(), endTime: at(1).toISOString() })] }, { backoffLimit: 3 }),
   running: aRecord({ ...started, status: 'Running', attempts: [running] }),
   'running, deadline passed': aRecord({ ...started, status: 'Running', ending: 'deadline', killAt: T0 + 110_000, attempts: [running] }),
   'running, shutting down': aRecord({ ...started, status: 'Running', ending: 'shutdown', killAt: T0 + 20_000, attempts: [running] }),
@@ -39,6 +39,7 @@ const STATES: Record<string, JobRecord> = {
 const EVENTS: Record<string, LifecycleEvent> = {
   start: { type: 'start' },
   spawned: { type: 'spawned' },
+  withdrawn: { type: 'withdrawn' },
   'exited 0': { type: 'exited', exitCode: 0 },
   'exited 1': { type: 'exited', exitCode: 1 },
   lost: { type: 'lost' },
@@ -63,31 +64,33 @@ const same: Expected = { unchanged: true, effects: [] };
 /** What each event does in each state, at 3 s after the start (deadline at 100 s). */
 const TABLE: Record<string, Record<string, Expected>> = {
   waiting: {
-    start: { status: 'Active', effects: ['sync', 'spawn', 'wake'], attempt: 'Pending' },
-    spawned: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, shutdown: same,
+    // The time limit starts with the first process (spawned), not with the start handed to the runtime.
+    start: { status: 'Active', effects: ['sync', 'spawn'], attempt: 'Pending' },
+    spawned: same, withdrawn: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, shutdown: same,
     stop: { status: 'Stopped', effects: ['sync'] },
     delete: { status: 'Waiting', intent: 'delete', effects: ['sync', 'remove'] },
   },
   'active, attempt pending': {
     start: same,
-    spawned: { status: 'Running', effects: [], attempt: 'Running' },
+    spawned: { status: 'Running', effects: ['wake'], attempt: 'Running' },
+    withdrawn: { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
     'exited 0': { status: 'Succeeded', effects: [], attempt: 'Succeeded/Completed' },
     'exited 1': { status: 'Failed', effects: [], attempt: 'Failed/Error', failed: 1 },
     lost: { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
-    tick: { unchanged: true, effects: ['wake'] },
+    tick: same,
     stop: { status: 'Stopping', intent: 'stop', effects: ['sync', 'signal:SIGTERM', 'wake'] },
     delete: { status: 'Stopping', intent: 'delete', effects: ['sync', 'signal:SIGTERM', 'wake'] },
     shutdown: { status: 'Active', effects: ['signal:SIGTERM', 'wake'] },
   },
   'active, waiting to retry': {
     start: { unchanged: true, effects: ['wake'] },
-    spawned: same, 'exited 0': same, 'exited 1': same, lost: same, shutdown: same,
+    spawned: same, withdrawn: same, 'exited 0': same, 'exited 1': same, lost: same, shutdown: same,
     tick: { unchanged: true, effects: ['wake'] },
     stop: { status: 'Stopped', effects: ['sync'] },
     delete: { status: 'Active', intent: 'delete', effects: ['sync', 'remove'] },
   },
   running: {
-    start: same, spawned: same,
+    start: same, spawned: same, withdrawn: same,
     'exited 0': { status: 'Succeeded', effects: [], attempt: 'Succeeded/Completed' },
     'exited 1': { status: 'Failed', effects: [], attempt: 'Failed/Error', failed: 1 },
     lost: { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
@@ -97,7 +100,7 @@ const TABLE: Record<string, Record<string, Expected>> = {
     shutdown: { status: 'Running', effects: ['signal:SIGTERM', 'wake'] },
   },
   'running, deadline passed': {
-    start: same, spawned: same,
+    start: same, spawned: same, withdrawn: same,
     'exited 0': { status: 'Failed', effects: [], attempt: 'Failed/DeadlineExceeded' },
     'exited 1': { status: 'Failed', effects: [], attempt: 'Failed/DeadlineExceeded' },
     lost: { status: 'Failed', effects: [], attempt: 'Failed/Interrupted' },
@@ -107,7 +110,7 @@ const TABLE: Record<string, Record<string, Expected>> = {
     shutdown: same,
   },
   'running, shutting down': {
-    start: same, spawned: same,
+    start: same, spawned: same, withdrawn: same,
     'exited 0': { status: 'Succeeded', effects: [], attempt: 'Succeeded/Completed' },
     'exited 1': { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
     lost: { status: 'Active', effects: [], attempt: 'Failed/Interrupted', failed: 0 },
@@ -117,7 +120,7 @@ const TABLE: Record<string, Record<string, Expected>> = {
     shutdown: same,
   },
   'stopping (stop)': {
-    start: same, spawned: same, stop: same, shutdown: same,
+    start: same, spawned: same, withdrawn: same, stop: same, shutdown: same,
     'exited 0': { status: 'Stopped', effects: [], attempt: 'Stopped/Stopped' },
     'exited 1': { status: 'Stopped', effects: [], attempt: 'Stopped/Stopped' },
     lost: { status: 'Stopped', effects: [], attempt: 'Failed/Interrupted' },
@@ -125,22 +128,22 @@ const TABLE: Record<string, Record<string, Expected>> = {
     delete: { status: 'Stopping', intent: 'delete', effects: ['sync'] },
   },
   'stopping (delete)': {
-    start: same, spawned: same, stop: same, shutdown: same, delete: same,
+    start: same, spawned: same, withdrawn: same, stop: same, shutdown: same, delete: same,
     'exited 0': { status: 'Stopped', intent: 'delete', effects: ['remove'], attempt: 'Stopped/Stopped' },
     'exited 1': { status: 'Stopped', intent: 'delete', effects: ['remove'], attempt: 'Stopped/Stopped' },
     lost: { status: 'Stopped', intent: 'delete', effects: ['remove'], attempt: 'Failed/Interrupted' },
     tick: { unchanged: true, effects: ['wake'] },
   },
   succeeded: {
-    start: same, spawned: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
+    start: same, spawned: same, withdrawn: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
     delete: { status: 'Succeeded', intent: 'delete', effects: ['sync', 'remove'] },
   },
   failed: {
-    start: same, spawned: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
+    start: same, spawned: same, withdrawn: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
     delete: { status: 'Failed', intent: 'delete', effects: ['sync', 'remove'] },
   },
   stopped: {
-    start: same, spawned: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
+    start: same, spawned: same, withdrawn: same, 'exited 0': same, 'exited 1': same, lost: same, tick: same, stop: same, shutdown: same,
     delete: { status: 'Stopped', intent: 'delete', effects: ['sync', 'remove'] },
   },
 };
@@ -180,17 +183,72 @@ describe('job lifecycle', () => {
     }
   }
 
+  describe('a start taken back before its process existed (withdrawn)', () => {
+    const pending = STATES['active, attempt pending']!;
+
+    it('after a stop, the job is Stopped before it started, its attempt Stopped, nothing counted', () => {
+      const stopping = transition(pending, { type: 'stop' }, at(1), policy).record;
+      const { record, effects } = transition(stopping, { type: 'withdrawn' }, at(2), policy);
+      assert.deepEqual([record.status, record.message, record.failed, record.attempts.length], ['Stopped', 'stopped before it started', 0, 1]);
+      assert.deepEqual([record.attempts[0]!.replicaStatus, record.attempts[0]!.reason, record.attempts[0]!.startTime], ['Stopped', 'Stopped', null]);
+      assert.deepEqual(effects, []);
+    });
+
+    it('after a delete, the job is Stopped and removed', () => {
+      const deleting = transition(pending, { type: 'delete' }, at(1), policy).record;
+      const { record, effects } = transition(deleting, { type: 'withdrawn' }, at(2), policy);
+      assert.equal(record.status, 'Stopped');
+      assert.deepEqual(kinds(effects), ['remove']);
+    });
+
+    it('at a shutdown, the job waits to start again, its attempt interrupted and not counted', () => {
+      const ending = transition(pending, { type: 'shutdown' }, at(1), policy).record;
+      const { record } = transition(ending, { type: 'withdrawn' }, at(2), policy);
+      assert.deepEqual([record.status, record.failed, record.attempts[0]!.reason, record.attempts[0]!.counted], ['Active', 0, 'Interrupted', false]);
+      assert.equal(transition(record, { type: 'start' }, at(3), policy).record.attempts.length, 2, 'the next start makes a new attempt');
+    });
+
+    it('a process that did start is not withdrawn', () => {
+      const running = STATES['stopping (stop)']!;
+      assert.equal(transition(running, { type: 'withdrawn' }, at(2), policy).record, running);
+    });
+  });
+
   describe('time is an input', () => {
     it('when timeLimitSeconds is a year, the job is not failed at its start, and its wake is its deadline a year ahead', () => {
       const job = aRecord({}, { timeLimitSeconds: 31_536_000 });
-      const { record, effects } = transition(job, { type: 'start' }, at(0), policy);
+      const { record } = transition(job, { type: 'start' }, at(0), policy);
       assert.equal(record.status, 'Active');
-      assert.deepEqual(effects.at(-1), { kind: 'wake', at: T0 + 31_536_000_000 });
-      const later = transition(transition(record, { type: 'spawned' }, at(1), policy).record, { type: 'tick' }, at(2_147_484), policy);
+      const spawned = transition(record, { type: 'spawned' }, at(0), policy);
+      assert.deepEqual(spawned.effects.at(-1), { kind: 'wake', at: T0 + 31_536_000_000 });
+      const later = transition(spawned.record, { type: 'tick' }, at(2_147_484), policy);
       assert.equal(later.record.status, 'Running', 'a tick past 2^31 ms changes nothing before the deadline');
       const due = transition(later.record, { type: 'tick' }, at(31_536_000), policy);
       assert.equal(due.record.ending, 'deadline');
       assert.deepEqual(kinds(due.effects), ['signal:SIGTERM', 'wake']);
+    });
+
+    it("a job's time limit counts from its first process, not from the start handed to the runtime", () => {
+      const handed = transition(aRecord(), { type: 'start' }, at(0), policy).record;
+      assert.equal(transition(handed, { type: 'tick' }, at(1000), policy).record, handed, 'waiting for a free process slot uses none of it');
+      const spawned = transition(handed, { type: 'spawned' }, at(50), policy);
+      assert.deepEqual(spawned.effects, [{ kind: 'wake', at: T0 + 150_000 }]);
+      assert.equal(transition(spawned.record, { type: 'tick' }, at(149), policy).record.ending, undefined);
+      assert.equal(transition(spawned.record, { type: 'tick' }, at(150), policy).record.ending, 'deadline');
+    });
+
+    it("a retry's process does not start the clock again, and a restarted run has a clock of its own", () => {
+      const spec = { backoffLimit: 1 };
+      const first = transition(transition(aRecord({}, spec), { type: 'start' }, at(0), policy).record, { type: 'spawned' }, at(10), policy).record;
+      const failed = transition(first, { type: 'exited', exitCode: 1 }, at(20), policy).record;
+      const retry = transition(failed, { type: 'tick' }, at(21), policy).record;
+      const again = transition(retry, { type: 'spawned' }, at(30), policy);
+      assert.deepEqual(again.effects, [], 'the deadline wake stays where the first process put it');
+      assert.equal(transition(again.record, { type: 'tick' }, at(110), policy).record.ending, 'deadline');
+      const ended = transition(again.record, { type: 'exited', exitCode: 0 }, at(40), policy).record;
+      const restarted = transition(ended, { type: 'restart' }, at(500), policy).record;
+      const rerun = transition(transition(restarted, { type: 'start' }, at(500), policy).record, { type: 'spawned' }, at(520), policy);
+      assert.deepEqual(rerun.effects, [{ kind: 'wake', at: T0 + 620_000 }]);
     });
 
     it('when the deadline ends a running attempt, the attempt failed and counts, as the job controller counts it', () => {

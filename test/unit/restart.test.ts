@@ -66,13 +66,14 @@ describe('restart (core)', () => {
     });
   }
 
-  it('when a restarted job runs, its attempt continues the numbering, says the note, and its deadline counts from the new start', () => {
+  it('when a restarted job runs, its attempt continues the numbering, says the note, and its deadline counts from its new process', () => {
     const restarted = transition(aRecord(), { type: 'restart' }, at(10), policy).record;
     const { record, effects } = transition(restarted, { type: 'start' }, at(20), policy);
     assert.deepEqual(effects.slice(0, 2), [{ kind: 'sync' }, { kind: 'spawn', attempt: 1 }]);
     assert.equal(record.attempts[1]!.name, `${NAME}-1`);
     assert.equal(record.message, 'not enforced by the local runtime: x');
-    assert.equal(deadlineOf(record), T0 + 120_000);
+    assert.equal(deadlineOf(record), undefined, 'the earlier run\'s process does not count');
+    assert.equal(deadlineOf(transition(record, { type: 'spawned' }, at(21), policy).record), T0 + 121_000);
   });
 
   it('when a restarted job fails again with the default backoffLimit 0, it fails once: the earlier run\'s failures do not count', () => {
