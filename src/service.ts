@@ -180,6 +180,7 @@ function localRuntime({ config, logger, componentDir, hostEnv }: ServiceDependen
     killGraceMs: config.local.killGraceSeconds * 1000,
     retryDelayMs: config.local.retryDelaySeconds * 1000,
     maxLogBytes: config.local.maxLogBytes,
+    maxRunning: config.maxRunning,
     countInterruptions: config.component.safeToRestart === false,
     logger,
   });

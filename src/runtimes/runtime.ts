@@ -49,6 +49,13 @@ export interface Runtime {
   accept(batch: NewBatch): Promise<void>;
   /** Makes sure the job's run is underway. Idempotent for a job already underway. */
   launch(job: JobRecord): Promise<void>;
+  /**
+   * How many starts beyond the scheduler's `maxRunning` the runtime takes now, asked when a job's run has ended and
+   * its slot goes to the next job. Such a start is recorded like any other (Active, durable before anything runs)
+   * and waits inside the runtime, which then keeps to `maxRunning` processes itself, for the moment another job's
+   * process ends. Absent or 0: none.
+   */
+  lookAhead?(): number;
   /** Stops a job: a waiting one is `Stopped` at once; a running one is `Stopping` until its run has ended. */
   stop(job: JobRecord): Promise<void>;
   /**

@@ -14,6 +14,8 @@ export interface RunQueueOptions {
   single(batchName: string): boolean;
   /** Hands a job to the runtime. */
   launch(job: JobRecord): void;
+  /** How many more than `maxRunning` the runtime takes ahead when a run ends (`Runtime.lookAhead`); none when absent. */
+  lookAhead?(): number;
 }
 
 /** The lane of every single job: no batch is named with the empty string. */
@@ -24,7 +26,9 @@ const SINGLE_JOBS = '';
  * priority the batches take turns, one job each (all single jobs together count as one batch), each batch's
  * jobs in their order. A slot is held from the launch until the job's record leaves Active/Running/Stopping,
  * and a job of a batch being deleted, or with a stop or delete asked, is skipped, so a freed slot never goes
- * to a job that is about to be removed.
+ * to a job that is about to be removed. When a run ends, up to the runtime's `lookAhead` more are handed to it
+ * (they wait there for a free process): only then, so a job submitted later never waits behind one handed ahead
+ * unless jobs are ending one after another.
  */
 export class RunQueue {
   private readonly waiting = new FairQueue();
@@ -69,7 +73,7 @@ export class RunQueue {
    * whose start the runtime commits with that end. The end, once told, finds the slot freed already.
    */
   release(name: string): void {
-    if (this.inFlight.delete(name)) this.pump();
+    if (this.inFlight.delete(name)) this.pump(this.options.lookAhead?.() ?? 0);
   }
 
   /** Jobs that are gone (their batch was removed) free their slots. */
@@ -89,10 +93,10 @@ export class RunQueue {
     });
   }
 
-  private pump(): void {
+  private pump(ahead = 0): void {
     if (this.paused) return;
     const { maxRunning, current, deleting, launch } = this.options;
-    while (this.inFlight.size < maxRunning && this.waiting.size > 0) {
+    while (this.inFlight.size < maxRunning + ahead && this.waiting.size > 0) {
       const name = this.waiting.shift()!;
       const job = current(name);
       // A job pushed twice (stopped while waiting, then restarted) is launched once: the runtime reports it

@@ -106,6 +106,7 @@ export class Scheduler {
       deleting: (batchName) => this.deleting.has(batchName),
       single: (batchName) => this.reads.index.batch(batchName)?.batch.type === 'job',
       launch: (job) => this.launch(job),
+      lookAhead: () => options.runtime.lookAhead?.() ?? 0,
     });
     this.admission = new Admission({
       componentName: options.component.name, componentSettings: settings, runtime: options.runtime, reads: this.reads,

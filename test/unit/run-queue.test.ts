@@ -122,7 +122,7 @@ function aRecord(name: string, batchName: string, options: { priority?: number; 
 }
 
 describe('RunQueue', () => {
-  function aQueue(maxRunning: number, singles: string[] = []) {
+  function aQueue(maxRunning: number, singles: string[] = [], lookAhead?: () => number) {
     const records = new Map<string, JobRecord>();
     const launched: string[] = [];
     const deleting = new Set<string>();
@@ -135,6 +135,7 @@ describe('RunQueue', () => {
         launched.push(job.name);
         records.set(job.name, { ...job, status: 'Active' });
       },
+      lookAhead,
     });
     const add = (record: JobRecord) => {
       records.set(record.name, record);
@@ -203,5 +204,38 @@ describe('RunQueue', () => {
     q.queue.release('b-3');
     q.queue.release('b-0');
     assert.deepEqual(q.launched, ['b-0', 'b-1', 'b-2'], 'a job not in flight frees nothing');
+  });
+
+  it('when a run ends and the runtime takes starts ahead, that many more are handed to it, and only then', async () => {
+    let ahead = 2;
+    const q = aQueue(2, [], () => ahead);
+    for (let i = 0; i < 8; i++) q.add(aRecord(`b-${i}`, 'b'));
+    q.queue.open();
+    assert.deepEqual(q.launched, ['b-0', 'b-1'], 'a start that is not a run\'s end hands nothing ahead');
+    q.queue.release('b-0');
+    assert.deepEqual(q.launched, ['b-0', 'b-1', 'b-2', 'b-3', 'b-4'], 'the freed slot, and two ahead');
+    q.end('b-0');
+    q.end('b-2');
+    await pumped();
+    assert.equal(q.launched.length, 5, 'an end told without a release fills up to maxRunning only: three in flight, none');
+    ahead = 0;
+    q.queue.release('b-1');
+    assert.equal(q.launched.length, 5, 'with no look-ahead now, two in flight leave no slot of two free');
+    q.queue.release('b-3');
+    assert.deepEqual(q.launched.slice(5), ['b-5']);
+  });
+
+  it('when a job is submitted while starts are handed ahead, it waits behind them, in its priority order among the waiting', async () => {
+    const q = aQueue(1, [], () => 1);
+    for (let i = 0; i < 3; i++) q.add(aRecord(`b-${i}`, 'b'));
+    q.queue.open();
+    q.queue.release('b-0');
+    assert.deepEqual(q.launched, ['b-0', 'b-1', 'b-2']);
+    q.add(aRecord('urgent', 'u', { priority: 5 }));
+    q.add(aRecord('b-3', 'b'));
+    await pumped();
+    assert.deepEqual(q.launched, ['b-0', 'b-1', 'b-2'], 'nothing more is in flight: b-1 runs and b-2 was handed ahead');
+    q.queue.release('b-1');
+    assert.deepEqual(q.launched.slice(3), ['urgent'], 'the next start goes to the higher priority');
   });
 });

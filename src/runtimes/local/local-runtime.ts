@@ -38,6 +38,11 @@ export interface LocalRuntimeOptions {
   countInterruptions?: boolean;
   /** Bytes of each attempt's log kept (the newest); default 10 MiB. */
   maxLogBytes?: number;
+  /**
+   * Most attempts whose processes run at once (the scheduler's `maxRunning`). With it, starts may be handed ahead
+   * (`lookAhead`) and wait in the spawner for a free process slot. Without it, every start is spawned at once.
+   */
+  maxRunning?: number;
   logger: Logger;
   now?: () => Date;
 }
@@ -46,6 +51,10 @@ export interface LocalRuntimeOptions {
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 /** How soon a start whose attempt could not be written is tried again. */
 const STORE_RETRY_MS = 1000;
+/** An attempt that ran shorter than this is short: its successor is worth starting without the service's turn. */
+const SHORT_RUN_MS = 1000;
+/** Most starts handed ahead, whatever `maxRunning` is. */
+const MOST_LOOK_AHEAD = 8;
 
 /** A job this runtime has been told about: its record, its process, its timer, and its queue of events. */
 interface Run {
@@ -82,10 +91,12 @@ export class LocalRuntime implements Runtime {
   private instanceId = '';
   private closing: Promise<void> | undefined;
   private closed = false;
+  /** Whether the attempt that ended last ran short (see `lookAhead`). */
+  private lastRunShort = false;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.now = options.now ?? (() => new Date());
-    this.spawner = new Spawner(options.logger);
+    this.spawner = new Spawner(options.logger, options.maxRunning ?? 0);
     this.durable = new DurableSync({ flush: () => options.store.flush() !== false, changes: this.changes, logger: options.logger });
     this.lost = new LostAttempts(options.killGraceMs);
     this.logs = new AttemptLogs({ files: options.files, maxBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, logger: options.logger });
@@ -127,6 +138,17 @@ export class LocalRuntime implements Runtime {
 
   async accept(batch: NewBatch): Promise<void> {
     await this.options.store.insertBatch(batch);
+  }
+
+  /**
+   * While attempts end quickly, a start is handed ahead for each process slot: the job is recorded Active (its
+   * start durable, as any start) and its process begins in the spawner the moment another ends, so the service is
+   * not in the chain from one short job to the next. Long jobs get none: a job handed ahead would wait Active for
+   * as long as they run (its time limit counts from its process, so only its status would show it).
+   */
+  lookAhead(): number {
+    const { maxRunning } = this.options;
+    return maxRunning !== undefined && this.lastRunShort ? Math.min(maxRunning, MOST_LOOK_AHEAD) : 0;
   }
 
   async launch(job: JobRecord): Promise<void> {
@@ -250,7 +272,7 @@ export class LocalRuntime implements Runtime {
     const { record, effects } = transition(previous, event, this.now(), this.policy);
     if (record !== previous) {
       run.job = record;
-      if (event.type === 'spawned' && effects.length === 0) this.deferred.defer(record);
+      if (event.type === 'spawned' && !effects.some((effect) => effect.kind === 'sync')) this.deferred.defer(record);
       else this.save(record);
     }
     const syncAt = effects.findIndex((effect) => effect.kind === 'sync');
@@ -363,8 +385,14 @@ export class LocalRuntime implements Runtime {
     });
     child.once('exit', (code: number | null, signal: NodeJS.Signals | null, logBytes: number | null) => {
       ended(logBytes);
+      this.lastRunShort = child.startedAt !== undefined && performance.now() - child.startedAt < SHORT_RUN_MS;
       const overMemory = run.overMemory === child;
       void this.dispatch(run, { type: 'exited', exitCode: exitCodeOf(code, signal), ...(overMemory ? { reason: 'OOMKilled' } : {}) });
+    });
+    // It waited for a free process slot and a stop, a delete or the shutdown came first: it never started.
+    child.once('withdrawn', () => {
+      ended();
+      void this.dispatch(run, { type: 'withdrawn' });
     });
     // The spawner ended before this attempt did: it is ended as a previous instance's would be, then runs again.
     child.once('lost', () => {

@@ -7,6 +7,11 @@
 // group (and session), stdout and stderr to the log. Answers { op: 'spawned', id, pid }, then
 // { op: 'exit', id, code, signal, logBytes } once the leader has ended (and what it left in its group was killed), or
 // { op: 'error', id, message } when it could not be started. Exits when its channel closes (the service ended).
+//
+// At most `argv[2]` attempts run at once (0: no cap). A request beyond them waits here, in the order it came, and
+// starts the moment one ends, without a round trip to the service. Asked { op: 'withdraw', id } for a request that
+// still waits, it drops it and answers { op: 'withdrawn', id }; for one that has started it does nothing (the
+// service signals the process group).
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -32,8 +37,29 @@ function sizeOf(file) {
   }
 }
 
+const cap = Number(process.argv[2] ?? 0) || Infinity;
+const waiting = new Map();
+let running = 0;
+
+function startWaiting() {
+  for (const [id, request] of waiting) {
+    if (running >= cap) return;
+    waiting.delete(id);
+    start(request);
+  }
+}
+
 function start(request) {
   const { id } = request;
+  running++;
+  // 'exit' may or may not follow an 'error': the slot is freed once.
+  let over = false;
+  const ended = () => {
+    if (over) return;
+    over = true;
+    running--;
+    startWaiting();
+  };
   let log;
   let child;
   try {
@@ -43,24 +69,34 @@ function start(request) {
     child = spawn(request.command, request.args, { cwd: request.cwd, env: request.env, detached: true, stdio: ['ignore', log, log] });
   } catch (error) {
     send({ op: 'error', id, message: error.message });
+    ended();
     return;
   } finally {
     if (log !== undefined) closeSync(log);
   }
   child.once('spawn', () => send({ op: 'spawned', id, pid: child.pid }));
   child.once('error', (error) => {
-    if (child.pid === undefined) send({ op: 'error', id, message: error.message });
+    if (child.pid !== undefined) return;
+    send({ op: 'error', id, message: error.message });
+    ended();
   });
   child.once('exit', (code, signal) => {
     // The leader is gone; end whatever it left in its group, as a container's end would.
     killGroup(child.pid);
     // Its size, so that the service reads a log only when it is over the cap.
     send({ op: 'exit', id, code, signal, logBytes: sizeOf(request.log) });
+    // The next waiting attempt starts now: the service is not in the chain.
+    ended();
   });
 }
 
 process.on('message', (request) => {
-  if (request && request.op === 'spawn') start(request);
+  if (request?.op === 'spawn') {
+    waiting.set(request.id, request);
+    startWaiting();
+  } else if (request?.op === 'withdraw' && waiting.delete(request.id)) {
+    send({ op: 'withdrawn', id: request.id });
+  }
 });
 process.once('disconnect', () => process.exit(0));
 // A terminal's Ctrl-C or hang-up reaches the whole process group: the service decides what its jobs get, and this

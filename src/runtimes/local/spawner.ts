@@ -22,21 +22,34 @@ export interface SpawnRequest {
 /**
  * One attempt's process as the spawner reports it. Emits `spawn` (the pid is known), `error` (it could not be
  * started: a message), `exit` (code, signal, the log's size in bytes or null; what the leader left in its group was
- * killed) or `lost` (the spawner
- * ended before reporting an exit, so the process may still run: its group is the caller's to end).
+ * killed), `withdrawn` (a signal came while it waited for a free process slot: it never started) or `lost` (the
+ * spawner ended before reporting an exit, so the process may still run: its group is the caller's to end).
  */
 export class JobProcess extends EventEmitter {
   pid: number | undefined;
-  /** Whether it has ended, failed to start or been lost: nothing more will be reported. */
+  /** When the process started (`performance.now()`), once it has. */
+  startedAt: number | undefined;
+  /** Whether it has ended, failed to start, been withdrawn or lost: nothing more will be reported. */
   done = false;
   /** A signal asked for before the pid was known, sent to the group once it is. */
   private pending: NodeJS.Signals | undefined;
 
-  /** Signals the attempt's process group, now or as soon as it has started. */
+  constructor(private readonly withdraw: () => void = () => {}) {
+    super();
+  }
+
+  /**
+   * Signals the attempt's process group, now or as soon as it has started. An attempt still waiting for a free
+   * process slot is withdrawn instead (unless it starts first: then the group gets the signal).
+   */
   signal(signal: NodeJS.Signals): void {
     if (this.done) return;
-    if (this.pid !== undefined) signalGroup(this.pid, signal);
-    else if (this.pending !== 'SIGKILL') this.pending = signal;
+    if (this.pid !== undefined) {
+      signalGroup(this.pid, signal);
+      return;
+    }
+    if (this.pending === undefined) this.withdraw();
+    if (this.pending !== 'SIGKILL') this.pending = signal;
   }
 
   /** Resolves once nothing more will be reported. */
@@ -49,12 +62,14 @@ export class JobProcess extends EventEmitter {
     if (this.done) return;
     if (message.op === 'spawned') {
       this.pid = message.pid;
+      this.startedAt = performance.now();
       this.emit('spawn');
       if (this.pending) signalGroup(message.pid, this.pending);
       return;
     }
     this.done = true;
     if (message.op === 'error') this.emit('error', new Error(message.message));
+    else if (message.op === 'withdrawn') this.emit('withdrawn');
     else this.emit('exit', message.code, message.signal, message.logBytes);
     this.emit('done');
   }
@@ -71,6 +86,7 @@ export class JobProcess extends EventEmitter {
 type SpawnerMessage =
   | { op: 'spawned'; id: number; pid: number }
   | { op: 'error'; id: number; message: string }
+  | { op: 'withdrawn'; id: number }
   | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; logBytes: number | null };
 
 /** The spawner's program: beside this module (src under tsx, dist when built). */
@@ -85,6 +101,9 @@ const CLOSE_WAIT_MS = 2000;
  * Starts job processes through a small child process (`spawner.mjs`), so that each spawn copies its small memory
  * rather than the service's. It is started on first use and again after it ended (crashed, killed): the attempts
  * it had not reported an exit for are then `lost`. It exits when the service does (its channel closes).
+ *
+ * With `maxProcesses`, at most that many attempts run at once: a start asked beyond them waits in the spawner and
+ * begins the moment one ends, so a short job's successor does not wait for the service's turn.
  */
 export class Spawner {
   private child: ChildProcess | undefined;
@@ -95,7 +114,7 @@ export class Spawner {
   private fruitless = 0;
   private startedAny = false;
 
-  constructor(private readonly logger: Logger) {
+  constructor(private readonly logger: Logger, private readonly maxProcesses = 0) {
     if (!existsSync(PROGRAM)) throw new Error(`the spawner's program is missing: ${PROGRAM}`);
   }
 
@@ -105,14 +124,18 @@ export class Spawner {
   }
 
   start(request: SpawnRequest): JobProcess {
-    const job = new JobProcess();
+    const id = this.nextId;
+    const job = new JobProcess(() => {
+      // A spawner that ended took the request with it (the attempt is lost); a new one never had it.
+      if (this.child?.connected) this.child.send({ op: 'withdraw', id });
+    });
     if (this.closed) {
       queueMicrotask(() => job.report({ op: 'error', id: -1, message: 'the service is shutting down' }));
       return job;
     }
     // Its reports (every later job's exit) belong to no request: not to the one whose job happened to start it.
     const child = this.child ?? requestContext.exit(() => this.launch());
-    const id = this.nextId++;
+    this.nextId++;
     this.running.set(id, job);
     child.channel?.ref();
     child.send({ op: 'spawn', id, ...request });
@@ -140,7 +163,7 @@ export class Spawner {
 
   private launch(): ChildProcess {
     // No execArgv (no tsx loader, no inspector) and no NODE_OPTIONS: plain node, as small as it gets.
-    const child = fork(PROGRAM, [], { execArgv: [], env: {}, serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(PROGRAM, [String(this.maxProcesses)], { execArgv: [], env: {}, serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     this.startedAny = false;
     child.on('message', (message: SpawnerMessage) => {
