@@ -67,14 +67,18 @@ export async function measureThroughput(options: ThroughputOptions): Promise<{ r
     result.loop.push(await fairLoop(options.jobs, 2));
   }
   const rate = (runs: Run[]) => runs.map((run) => run.jobsPerSecond);
-  const ratio = median(rate(result.ours)) / median(rate(result.loop));
+  // Each round's ratio pairs two runs made one after the other: this machine's speed drifts over minutes (the same
+  // loop used 2.2 and 5 ms of CPU per job in runs minutes apart), so rates from different rounds are not compared.
+  const ratios = result.ours.map((run, round) => run.jobsPerSecond / result.loop[round]!.jobsPerSecond);
+  const ratio = median(ratios);
   const cpu = (runs: Run[], of: (run: Run) => number) => median(runs.map(of)).toFixed(0);
   return {
     rows: [{
       scenario: 'local throughput', measure: `${options.jobs} jobs of /bin/true, 2 at a time, jobs/s, ${options.store}`,
       ours: `${fmt(rate(result.ours))}; CPU/job ${cpu(result.ours, (run) => run.cpuUsPerJob)} µs + spawner ${cpu(result.ours, (run) => run.spawnerCpuUsPerJob ?? 0)} µs`,
       baseline: `fair loop ${fmt(rate(result.loop))}; CPU/job ${cpu(result.loop, (run) => run.cpuUsPerJob)} µs`,
-      ratio: ratio.toFixed(2), target: '>= 0.8 of fair loop', met: ratio >= 0.8,
+      ratio: ratios.length > 1 ? `${ratio.toFixed(2)} (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})` : ratio.toFixed(2),
+      target: '>= 0.8 of fair loop', met: ratio >= 0.8,
     }],
     raw: result,
   };
