@@ -128,7 +128,7 @@ export interface JobState {
   started: string | null;
   ended: string | null;
   failed: number;
-  podStatuses: Array<{ name: string; exitCode: number | null; reason: string | null; replicaStatus: { status: string }; startTime: string | null; endTime: string | null }>;
+  podStatuses: Array<{ name: string; created: string; exitCode: number | null; reason: string | null; replicaStatus: { status: string }; startTime: string | null; endTime: string | null }>;
 }
 
 /** Builder of job descriptions whose payload drives test/fixtures/job.mjs. */
