@@ -236,6 +236,27 @@ describe('job timeline in the SQLite store', () => {
   };
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+  it('when a batch is deleted, its jobs\' rows go and another batch\'s stay; a store made with the index by batch opens without it', async () => {
+    const other: JobRecord = { ...waiting, name: 'batch-compute-20260101000000-eeeeeeee-ffffffff', batchName: 'batch-compute-20260101000000-eeeeeeee' };
+    await store.insertBatch({ batch: { name: other.batchName, type: 'batch', created }, jobs: [{ record: other, payload: '' }] });
+    store.saveJob(withAttempts(1, 'Pending'));
+    store.saveJob({ ...withAttempts(1, 'Pending'), name: other.name, batchName: other.batchName });
+    assert.equal(store.flush(), true);
+    store.close();
+    const writer = new Database(path.join(dir, 'scheduler.db'));
+    writer.exec('CREATE INDEX job_timeline_by_batch ON job_timeline (batch_name)');
+    writer.close();
+    store = new SqliteStore({ file: path.join(dir, 'scheduler.db') });
+    store.deleteBatch(waiting.batchName);
+    const reader = new Database(path.join(dir, 'scheduler.db'), { readonly: true });
+    try {
+      assert.deepEqual(reader.prepare('SELECT job_name FROM job_timeline ORDER BY job_name').pluck().all(), [other.name]);
+      assert.deepEqual(reader.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job_timeline'").pluck().all(), []);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('when transitions are written one transaction each past the bound, the newest 64 rows are kept, numbered on from the oldest', () => {
     for (let i = 1; i <= 70; i++) {
       store.saveJob(withAttempts(i, 'Pending'));
