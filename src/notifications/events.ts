@@ -66,16 +66,18 @@ export function createEvents(batch: BatchStatusView, jobsPerEvent: number): Outb
 }
 
 export function updateEvent(batch: BatchStatusView, job: JobStatusView): OutboxEvent {
-  return { ...outboxEvent(eventId(batch.name, 'Update', job.name, transitionKey(job)), 'Update', batch, [job]), job: job.name };
+  return outboxEvent(eventId(batch.name, 'Update', job.name, transitionKey(job)), 'Update', batch, [job], job.name);
 }
 
 export function deleteEvent(batch: BatchStatusView): OutboxEvent {
   return outboxEvent(eventId(batch.name, 'Delete'), 'Delete', batch, []);
 }
 
-function outboxEvent(id: string, type: BatchEventType, batch: BatchStatusView, jobs: JobStatusView[]): OutboxEvent {
+function outboxEvent(id: string, type: BatchEventType, batch: BatchStatusView, jobs: JobStatusView[], job?: string): OutboxEvent {
   const body = eventBody(type, batch, jobs);
-  return { id, type, batch: batch.name, jobs: jobs.length, bytes: Buffer.byteLength(body), body };
+  const event: OutboxEvent = { id, type, batch: batch.name, jobs: jobs.length, bytes: Buffer.byteLength(body), body };
+  if (job !== undefined) event.job = job;
+  return event;
 }
 
 /**
