@@ -23,7 +23,10 @@ export const BLOCK_EVENTS = 128;
 const INFLATED_KEPT = 2;
 const HEX_ID = /^[0-9a-f]{32}$/;
 
-/** What a sealed block keeps of an event besides its frame: type, batch, job (or null), the frame's length, and the id when it is not 32 hex digits (or null). */
+/**
+ * What a sealed block keeps of an event besides its frame: type, batch, job (or null), the frame's length, and the
+ * id when it is not 32 hex digits (or null; those are kept apart, see `ids`).
+ */
 type EventMeta = [BatchEventType, string, string | null, number, string | null];
 
 interface SealedBlock {
@@ -31,9 +34,9 @@ interface SealedBlock {
   first: number;
   /**
    * The block's events, deflated, one byte a character: a line of JSON with each event's `EventMeta`, then the
-   * frames one after the other (as they are: escaping them into JSON cost about as much as deflating them). Strings, not Buffers: they live in V8's heap,
-   * which its GC compacts; Buffers are malloc's, and blocks made and dropped all day long left it holding
-   * memory it had freed between them (issue 14).
+   * frames one after the other (as they are: escaping them into JSON cost about as much as deflating them).
+   * Strings, not Buffers: they live in V8's heap, which its GC compacts; Buffers are malloc's, and blocks made
+   * and dropped all day long left it holding memory it had freed between them (issue 14).
    */
   data: string;
   /** Each event's id as 16 bytes (event ids are 32 hex digits), one a character, to find a `Last-Event-ID` without inflating. */
