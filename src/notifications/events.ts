@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { transitionKeyOf } from '../core/timeline.js';
 import type { BatchStatusView, JobStatusView } from '../core/view.js';
 
@@ -47,7 +47,7 @@ export function isInitial(job: TransitionSource): boolean {
 }
 
 export function eventId(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+  return hash('sha256', parts.join('\u0000'), 'hex').slice(0, 32);
 }
 
 /**
@@ -66,17 +66,31 @@ export function createEvents(batch: BatchStatusView, jobsPerEvent: number): Outb
 }
 
 export function updateEvent(batch: BatchStatusView, job: JobStatusView): OutboxEvent {
-  return { ...outboxEvent(eventId(batch.name, 'Update', job.name, transitionKey(job)), 'Update', batch, [job]), job: job.name };
+  return outboxEvent(eventId(batch.name, 'Update', job.name, transitionKey(job)), 'Update', batch, [job], job.name);
 }
 
 export function deleteEvent(batch: BatchStatusView): OutboxEvent {
   return outboxEvent(eventId(batch.name, 'Delete'), 'Delete', batch, []);
 }
 
-function outboxEvent(id: string, type: BatchEventType, batch: BatchStatusView, jobs: JobStatusView[]): OutboxEvent {
+function outboxEvent(id: string, type: BatchEventType, batch: BatchStatusView, jobs: JobStatusView[], job?: string): OutboxEvent {
+  const body = eventBody(type, batch, jobs);
+  const event: OutboxEvent = { id, type, batch: batch.name, jobs: jobs.length, bytes: Buffer.byteLength(body), body };
+  if (job !== undefined) event.job = job;
+  return event;
+}
+
+/**
+ * The JSON of `{ ...batch without its jobStatuses, event, jobStatuses: jobs }`. A batch told without its jobs (every
+ * job change) is written as it is and the rest appended: the same text without copying the batch (issue 14).
+ */
+export function eventBody(type: BatchEventType, batch: BatchStatusView, jobs: JobStatusView[]): string {
+  if (batch.jobStatuses === undefined) {
+    const status = JSON.stringify(batch);
+    if (status.length > 2) return `${status.slice(0, -1)},"event":"${type}","jobStatuses":${JSON.stringify(jobs)}}`;
+  }
   const { jobStatuses: _all, ...status } = batch;
-  const body = JSON.stringify({ ...status, event: type, jobStatuses: jobs } satisfies BatchEvent);
-  return { id, type, batch: batch.name, jobs: jobs.length, bytes: Buffer.byteLength(body), body };
+  return JSON.stringify({ ...status, event: type, jobStatuses: jobs } satisfies BatchEvent);
 }
 
 /** `sha256=<hex>` over `<timestamp>.<body>`, so a receiver can check both the sender and the freshness. */

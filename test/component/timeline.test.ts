@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { JobRecord } from '../../src/core/model.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { FakeTimers } from '../unit/fake-timers.js';
 import { aJob, startTestService, type TestService, waitFor, waitForJobEnd } from './harness.js';
 
 interface Entry { time: string; status: string; reason: string | null; message: string | null; attempt: number | null; eventId?: string }
@@ -114,6 +116,72 @@ describe('job timeline (local runtime)', function () {
   });
 });
 
+describe('job timeline in the SQLite store on a full disk', () => {
+  let dir: string;
+  let mounted = false;
+  const created = '2026-01-01T00:00:00.000Z';
+  const waiting: JobRecord = {
+    name: 'batch-compute-20260101000000-cccccccc-dddddddd', batchName: 'batch-compute-20260101000000-cccccccc', index: 0, status: 'Waiting',
+    created, started: null, ended: null, updated: created, message: null, failed: 0, attempts: [],
+    spec: { timeLimitSeconds: 60, backoffLimit: 0, resources: { limits: {}, requests: {} }, variables: {}, command: ['true'], args: [] },
+  };
+  const attempt = (n: number, replicaStatus: string) => ({ name: `a${n}`, created, startTime: null, endTime: null, exitCode: null, reason: null, replicaStatus });
+  const active = (count: number): JobRecord => ({ ...waiting, status: 'Active', attempts: Array.from({ length: count }, (_, i) => attempt(i, 'Pending')) });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'job-scheduler-timeline-full-'));
+  });
+  afterEach(() => {
+    if (mounted) execFileSync('umount', [dir], { stdio: 'ignore' });
+    mounted = false;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when a transaction holding transitions fails and the job is put back, what it numbered is forgotten: the next transitions follow the committed rows', async function () {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
+      mounted = true;
+    } catch {
+      this.skip(); // needs root and mount (a tmpfs to fill)
+    }
+    const file = path.join(dir, 'scheduler.db');
+    const timers = new FakeTimers();
+    const store = new SqliteStore({ file, timers, retryMs: 1000, maxRetryMs: 1000 });
+    try {
+      await store.insertBatch({ batch: { name: waiting.batchName, type: 'batch', created }, jobs: [{ record: waiting, payload: '' }] });
+      store.saveJob(active(1));
+      assert.equal(store.flush(), true);
+      const filler = path.join(dir, 'filler');
+      mkdirSync(filler);
+      for (let i = 0; ; i++) {
+        try {
+          writeFileSync(path.join(filler, String(i)), Buffer.alloc(64 * 1024));
+        } catch {
+          break;
+        }
+      }
+      store.saveJob(active(2));
+      store.saveJob(active(3));
+      assert.equal(store.flush(), false);
+      store.saveJob(active(1));
+      rmSync(filler, { recursive: true });
+      timers.advance(1000);
+      assert.equal(store.health().writable, true);
+      assert.equal(store.isPending(waiting.name), false);
+      store.saveJob(active(3));
+      assert.equal(store.flush(), true);
+      assert.deepEqual(store.readTimeline(waiting).entries.map((entry) => entry.attempt), [null, 0, 2]);
+      const reader = new Database(file, { readonly: true });
+      try {
+        assert.deepEqual(reader.prepare('SELECT n FROM job_timeline WHERE job_name = ? ORDER BY n').pluck().all(waiting.name), [1, 2]);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      store.close();
+    }
+  });
+});
+
 describe('job timeline in the SQLite store', () => {
   let dir: string;
   let store: SqliteStore;
@@ -156,5 +224,65 @@ describe('job timeline in the SQLite store', () => {
     store.saveJob(withAttempts(71, 'Pending'));
     assert.equal(store.flush(), true);
     assert.equal(store.readTimeline(waiting).dropped, 7);
+  });
+
+  const rowNumbers = () => {
+    const reader = new Database(path.join(dir, 'scheduler.db'), { readonly: true });
+    try {
+      return reader.prepare('SELECT n FROM job_timeline WHERE job_name = ? ORDER BY n').pluck().all(waiting.name) as number[];
+    } finally {
+      reader.close();
+    }
+  };
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  it('when a batch is deleted, its jobs\' rows go and another batch\'s stay; a store made with the index by batch opens without it', async () => {
+    const other: JobRecord = { ...waiting, name: 'batch-compute-20260101000000-eeeeeeee-ffffffff', batchName: 'batch-compute-20260101000000-eeeeeeee' };
+    await store.insertBatch({ batch: { name: other.batchName, type: 'batch', created }, jobs: [{ record: other, payload: '' }] });
+    store.saveJob(withAttempts(1, 'Pending'));
+    store.saveJob({ ...withAttempts(1, 'Pending'), name: other.name, batchName: other.batchName });
+    assert.equal(store.flush(), true);
+    store.close();
+    const writer = new Database(path.join(dir, 'scheduler.db'));
+    writer.exec('CREATE INDEX job_timeline_by_batch ON job_timeline (batch_name)');
+    writer.close();
+    store = new SqliteStore({ file: path.join(dir, 'scheduler.db') });
+    store.deleteBatch(waiting.batchName);
+    const reader = new Database(path.join(dir, 'scheduler.db'), { readonly: true });
+    try {
+      assert.deepEqual(reader.prepare('SELECT job_name FROM job_timeline ORDER BY job_name').pluck().all(), [other.name]);
+      assert.deepEqual(reader.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job_timeline'").pluck().all(), []);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('when transitions are written one transaction each past the bound, the newest 64 rows are kept, numbered on from the oldest', () => {
+    for (let i = 1; i <= 70; i++) {
+      store.saveJob(withAttempts(i, 'Pending'));
+      assert.equal(store.flush(), true);
+    }
+    assert.deepEqual(rowNumbers(), range(7, 70));
+    const timeline = store.readTimeline(waiting);
+    assert.equal(timeline.dropped, 6);
+    assert.deepEqual(timeline.entries.slice(1).map((entry) => entry.attempt), range(6, 69));
+  });
+
+  it('when the store is opened again, a job\'s next transitions are numbered after its rows, and trimmed at the bound', () => {
+    for (let i = 1; i <= 63; i++) store.saveJob(withAttempts(i, 'Pending'));
+    assert.equal(store.flush(), true);
+    store.close();
+    store = new SqliteStore({ file: path.join(dir, 'scheduler.db') });
+    store.saveJob(withAttempts(63, 'Pending'));
+    store.saveJob(withAttempts(64, 'Pending'));
+    assert.equal(store.flush(), true);
+    assert.deepEqual(rowNumbers(), range(1, 64));
+    store.close();
+    store = new SqliteStore({ file: path.join(dir, 'scheduler.db') });
+    store.saveJob(withAttempts(65, 'Pending'));
+    store.saveJob(withAttempts(66, 'Pending'));
+    assert.equal(store.flush(), true);
+    assert.deepEqual(rowNumbers(), range(3, 66));
+    assert.equal(store.readTimeline(waiting).dropped, 2);
   });
 });

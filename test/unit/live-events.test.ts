@@ -37,6 +37,19 @@ describe('EventWindow', () => {
     assert.deepEqual(Array.from({ length: 5 * BLOCK_EVENTS }, (_, i) => window.at(oldest + i)), pushed.slice(oldest));
   });
 
+  it('when sealed, events come back the same: ids of any form, with and without a job, frames with any text', () => {
+    const window = new EventWindow(4 * BLOCK_EVENTS);
+    const pushed: LiveEvent[] = Array.from({ length: 2 * BLOCK_EVENTS }, (_, n) => {
+      const id = n % 3 === 0 ? `not-hex-${n}` : n.toString(16).padStart(32, '0');
+      const event: LiveEvent = { id, type: n % 5 === 0 ? 'Create' : 'Update', batch: `batch-${n % 2}`, frame: `id: ${id}\nevent: x\ndata: {"text":"æøå ✓ 🚀 \\n\\u0000 ${n}"}\n\n${'\n'.repeat(n % 4)}` };
+      if (n % 5 !== 0) event.job = `job-${n}`;
+      return event;
+    });
+    for (const event of pushed) window.push(event);
+    assert.deepEqual(Array.from({ length: BLOCK_EVENTS }, (_, i) => window.at(i)), pushed.slice(0, BLOCK_EVENTS));
+    assert.equal(window.positionOf((4).toString(16).padStart(32, '0')), 4);
+  });
+
   it('when an id is only part of another id kept, does not find it', () => {
     const window = new EventWindow(4 * BLOCK_EVENTS);
     for (let n = 0; n < 2 * BLOCK_EVENTS; n++) window.push(anEvent(`${'ab'.repeat(8)}${n.toString(16).padStart(16, '0')}`));

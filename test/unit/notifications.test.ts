@@ -49,6 +49,23 @@ describe('webhook event ids', () => {
     assert.equal(updateEvent(batch, structuredClone(transitions[4]![1])).id, ids[4]);
   });
 
+  it('when a transition is told, its id is the first 32 hex digits of SHA-256 over batch, type, job and key, as every earlier version made it', () => {
+    const job = aJobView(`${BATCH}-00000001`, 'Running', ['Running']);
+    assert.equal(updateEvent(aBatchView([]), job).id, '5d14dce63aaad70b66102aa3913a8898');
+  });
+
+  it('when a batch is told with or without its jobs, an Update body is the batch\'s state without its jobs, then the event, then the one job', () => {
+    const job = aJobView(`${BATCH}-00000001`, 'Running', ['Running']);
+    const { jobStatuses: _jobs, ...status } = { ...aBatchView([job]), batchId: 'nightly "run"', message: 'a ✓ message', labels: { team: 'x' } };
+    const expected = JSON.stringify({ ...status, event: 'Update', jobStatuses: [job] });
+    for (const batch of [status, { ...status, jobStatuses: [job, aJobView('other', 'Waiting')] }, { ...status, jobStatuses: undefined }]) {
+      const event = updateEvent(batch, job);
+      assert.equal(event.body, expected);
+      assert.equal(event.bytes, Buffer.byteLength(expected));
+      assert.equal(event.jobs, 1);
+    }
+  });
+
   it('when a record carries a restart generation, the same status in a later generation is another transition', () => {
     const job = aJobView('j', 'Active', ['Pending']);
     assert.notEqual(transitionKey({ ...job, generation: 1 }), transitionKey(job));
