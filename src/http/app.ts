@@ -6,6 +6,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { admitSubmissions, type AdmissionOptions, screenBody } from './admission.js';
 import { bearerAuth } from './auth.js';
 import { chain } from './chain.js';
+import { directRoutes } from './direct-routes.js';
 import { jsonBody } from './body.js';
 import { batchesRouter } from './batches-router.js';
 import { serveApiDocument, swaggerUiRouter } from './docs.js';
@@ -13,7 +14,7 @@ import { errorWriter, notFoundHandler } from './error-writer.js';
 import { jobActionsRouter } from './job-actions.js';
 import { jobOutputRouter } from './job-output-router.js';
 import { eventsRouter } from './events-router.js';
-import { jobsRouter } from './jobs-router.js';
+import { jobHandler, jobsRouter } from './jobs-router.js';
 import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { ndjsonBatches } from './ndjson-batches.js';
 import { opsPageRouter } from './ops-page.js';
@@ -24,6 +25,7 @@ import { cacheStaticRouteLookups } from './metadata-cache.js';
 import { deferValidatorStartupWork } from './validator-startup.js';
 import { openApiValidation } from './direct-validator.js';
 import { skipBundlingLocalDocuments } from './validator-bundle.js';
+import { submitHandler } from './submit.js';
 
 export interface AppDependencies {
   scheduler: Scheduler;
@@ -109,6 +111,12 @@ export function createApp(deps: AppDependencies): Express {
         ignoreUndocumented: false,
       }),
       onlyPost(admitSubmissions(admission)),
+      // The answers asked most, straight to the handlers their routers below would call.
+      directRoutes({
+        'POST /api/v1/jobs': submitHandler(deps.scheduler, 'job'),
+        'POST /api/v1/batches': submitHandler(deps.scheduler, 'batch'),
+        'GET /api/v1/jobs/{jobName}': jobHandler(deps.scheduler),
+      }),
     ),
   );
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
