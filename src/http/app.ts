@@ -1,11 +1,12 @@
 import express, { type Express, type RequestHandler } from 'express';
-import * as OpenApiValidator from 'express-openapi-validator';
 import type { LiveEvents } from '../events/live-events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { admitSubmissions, type AdmissionOptions, screenBody } from './admission.js';
 import { bearerAuth } from './auth.js';
+import { chain } from './chain.js';
+import { directRoutes } from './direct-routes.js';
 import { jsonBody } from './body.js';
 import { batchesRouter } from './batches-router.js';
 import { serveApiDocument, swaggerUiRouter } from './docs.js';
@@ -13,7 +14,7 @@ import { errorWriter, notFoundHandler } from './error-writer.js';
 import { jobActionsRouter } from './job-actions.js';
 import { jobOutputRouter } from './job-output-router.js';
 import { eventsRouter } from './events-router.js';
-import { jobsRouter } from './jobs-router.js';
+import { jobHandler, jobsRouter } from './jobs-router.js';
 import { type DeadLetterSource, notificationsRouter } from './notifications-router.js';
 import { ndjsonBatches } from './ndjson-batches.js';
 import { opsPageRouter } from './ops-page.js';
@@ -22,7 +23,9 @@ import { type ScheduleList, schedulesRouter } from './schedules.js';
 import { cacheValidatorRoutes } from './route-cache.js';
 import { cacheStaticRouteLookups } from './metadata-cache.js';
 import { deferValidatorStartupWork } from './validator-startup.js';
+import { openApiValidation } from './direct-validator.js';
 import { skipBundlingLocalDocuments } from './validator-bundle.js';
+import { submitHandler } from './submit.js';
 
 export interface AppDependencies {
   scheduler: Scheduler;
@@ -58,17 +61,7 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('validate responses', deps.validateResponses ?? false);
-  app.use(requestLog(deps.logger));
-  app.use((req, res, next) => {
-    const end = deps.metrics.http.startTimer();
-    res.on('finish', () => {
-      // The validator names the API route (`/api/v1/jobs/{jobName}`) even when a handler failed; other routes are plain paths.
-      const openApiRoute = (req as { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute;
-      const route = openApiRoute ?? (req.route?.path as string | undefined) ?? 'unmatched';
-      end({ method: req.method, route, code: String(res.statusCode) });
-    });
-    next();
-  });
+  app.use(requestLog(deps.logger, deps.metrics.http));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -96,27 +89,36 @@ export function createApp(deps: AppDependencies): Express {
     answersKnownKey: (key: string | undefined, batchId?: string) => deps.scheduler.answersKnownKey(key, batchId),
   };
   app.post('/api/v1/batches', ndjsonBatches({ scheduler: deps.scheduler, apiDocument: deps.apiDocument, maxBytes: deps.maxRequestBytes, admission }));
-  app.use('/api', jsonBody({ maxBytes: deps.maxRequestBytes }));
-  app.use('/api', onlyPost(screenBody(deps.admission.limits)));
   cacheValidatorRoutes();
   cacheStaticRouteLookups();
   deferValidatorStartupWork();
   skipBundlingLocalDocuments();
+  // The checks every API request goes through, in this order, as one layer of the app's router (chain.ts).
   app.use(
     '/api',
-    OpenApiValidator.middleware({
-      apiSpec: structuredClone(deps.apiDocument) as never,
-      // allErrors: every bad item of a batch is reported; screenBody has already bounded the batch's size.
-      validateRequests: { allowUnknownQueryParameters: false, allErrors: true },
-      validateResponses: deps.validateResponses ?? false,
-      // The document ships with the code and is checked by `npm run lint:api` and by every test app (which
-      // validates responses); checking it against the OpenAPI schema again costs each start about a third of its CPU.
-      validateApiSpec: deps.validateResponses ?? false,
-      validateSecurity: false,
-      ignoreUndocumented: false,
-    }),
+    chain(
+      jsonBody({ maxBytes: deps.maxRequestBytes }),
+      onlyPost(screenBody(deps.admission.limits)),
+      openApiValidation({
+        apiSpec: structuredClone(deps.apiDocument) as never,
+        // allErrors: every bad item of a batch is reported; screenBody has already bounded the batch's size.
+        validateRequests: { allowUnknownQueryParameters: false, allErrors: true },
+        validateResponses: deps.validateResponses ?? false,
+        // The document ships with the code and is checked by `npm run lint:api` and by every test app (which
+        // validates responses); checking it against the OpenAPI schema again costs each start about a third of its CPU.
+        validateApiSpec: deps.validateResponses ?? false,
+        validateSecurity: false,
+        ignoreUndocumented: false,
+      }),
+      onlyPost(admitSubmissions(admission)),
+      // The answers asked most, straight to the handlers their routers below would call.
+      directRoutes({
+        'POST /api/v1/jobs': submitHandler(deps.scheduler, 'job'),
+        'POST /api/v1/batches': submitHandler(deps.scheduler, 'batch'),
+        'GET /api/v1/jobs/{jobName}': jobHandler(deps.scheduler),
+      }),
+    ),
   );
-  app.use('/api', onlyPost(admitSubmissions(admission)));
   app.use('/api/v1/jobs', jobsRouter(deps.scheduler));
   app.use('/api/v1/jobs', jobOutputRouter(deps.scheduler));
   app.use('/api/v1/batches', batchesRouter(deps.scheduler));

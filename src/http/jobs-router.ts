@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { type RequestHandler, Router } from 'express';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { listParams, setNext } from './list-params.js';
 import { submitHandler } from './submit.js';
@@ -15,9 +15,7 @@ export function jobsRouter(scheduler: Scheduler): Router {
   router.post('/stop', async (_req, res) => {
     res.json(await scheduler.stopAllJobs());
   });
-  router.get('/:jobName', (req, res) => {
-    res.json(scheduler.getJob(req.params.jobName));
-  });
+  router.get('/:jobName', jobHandler(scheduler));
   router.delete('/:jobName', async (req, res) => {
     res.json(await scheduler.deleteJob(req.params.jobName));
   });
@@ -25,4 +23,11 @@ export function jobsRouter(scheduler: Scheduler): Router {
     res.json(await scheduler.stopJob(req.params.jobName));
   });
   return router;
+}
+
+/** `GET /api/v1/jobs/{jobName}`. */
+export function jobHandler(scheduler: Scheduler): RequestHandler {
+  return (req, res) => {
+    res.json(scheduler.getJob(req.params.jobName as string));
+  };
 }
