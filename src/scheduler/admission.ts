@@ -37,6 +37,8 @@ export interface AdmissionOptions {
  * them to the index: a batch is answered once it cannot be lost.
  */
 export class Admission {
+  /** The batches being added to the index over several turns, each with the promise of its last part. */
+  private readonly indexing = new Map<string, Promise<void>>();
   private readonly suffix = createSuffixSource();
 
   constructor(private readonly options: AdmissionOptions) {}
@@ -69,12 +71,30 @@ export class Admission {
     const { index } = this.options.reads;
     this.options.indexing?.(batch.name);
     const entry = index.addBatch(batch, records.slice(0, BUILD_PART));
-    for (let start = BUILD_PART; start < records.length; start += BUILD_PART) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (index.batch(batch.name) !== entry) break;
-      for (let i = start; i < Math.min(start + BUILD_PART, records.length); i++) index.addJob(entry, records[i]!);
+    if (records.length <= BUILD_PART) return entry;
+    const indexed = (async () => {
+      for (let start = BUILD_PART; start < records.length; start += BUILD_PART) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (index.batch(batch.name) !== entry) break;
+        for (let i = start; i < Math.min(start + BUILD_PART, records.length); i++) index.addJob(entry, records[i]!);
+      }
+    })();
+    this.indexing.set(batch.name, indexed);
+    try {
+      await indexed;
+    } finally {
+      this.indexing.delete(batch.name);
     }
     return entry;
+  }
+
+  /**
+   * Resolves once the batch (or, without a name, every batch) being added to the index holds all its jobs: a stop
+   * that reached a batch in those turns (a client listed it) would otherwise miss the jobs not indexed yet.
+   */
+  async indexed(batchName?: string): Promise<void> {
+    if (batchName === undefined) await Promise.all(this.indexing.values());
+    else await this.indexing.get(batchName);
   }
 
   /** The records of a batch, built in parts of BUILD_PART jobs, one turn of the event loop each. */

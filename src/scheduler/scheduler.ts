@@ -290,6 +290,7 @@ export class Scheduler {
   }
 
   async stopBatchJob(batchName: string, jobName: string): Promise<SuccessView> {
+    await this.admission.indexed(batchName);
     const job = this.reads.jobOfBatch(batchName, jobName);
     if (job.status === 'Succeeded' || job.status === 'Failed') {
       throw ApiError.badRequest(`job ${jobName} in the batch ${batchName} has already ended with status ${job.status} and cannot be stopped`);
@@ -299,6 +300,7 @@ export class Scheduler {
   }
 
   async stopBatch(name: string): Promise<SuccessView> {
+    await this.admission.indexed(name);
     await this.stopJobs(this.reads.batchEntry(name).jobs);
     return success(`batch ${name} successfully stopped`);
   }
@@ -309,6 +311,7 @@ export class Scheduler {
   }
 
   async stopAllBatches(): Promise<SuccessView> {
+    await this.admission.indexed();
     await this.stopJobs(this.reads.jobsOfType('batch'));
     return success('all batches successfully stopped');
   }
