@@ -2,26 +2,9 @@ import assert from 'node:assert/strict';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import supertest from 'supertest';
 import { openApiValidation } from '../../src/http/direct-validator.js';
+import { thingsDocument } from './things-document.js';
 
-const document = () => ({
-  openapi: '3.0.3',
-  info: { title: 't', version: '1' },
-  paths: {
-    '/things': {
-      post: {
-        parameters: [{ name: 'dryRun', in: 'query', required: false, schema: { type: 'boolean' } }],
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['size'], properties: { size: { type: 'integer', minimum: 1 } } } } } },
-        responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', required: ['size'], properties: { size: { type: 'integer' } } } } } } },
-      },
-    },
-    '/things/{name}': {
-      get: {
-        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z]+$' } }],
-        responses: { '200': { description: 'ok' } },
-      },
-    },
-  },
-});
+const document = thingsDocument;
 
 /**
  * An app that tells, in each answer, whether the handler was reached in the same turn as the validation began

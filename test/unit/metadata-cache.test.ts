@@ -3,27 +3,9 @@ import express from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import supertest from 'supertest';
 import { cacheStaticRouteLookups } from '../../src/http/metadata-cache.js';
+import { thingsDocument } from './things-document.js';
 
-/** `/things/{name}` sorts before `/things` in the validator's routes, as `/api/v1/jobs/{jobName}` does before `/api/v1/jobs`. */
-const document = () => ({
-  openapi: '3.0.3',
-  info: { title: 't', version: '1' },
-  paths: {
-    '/things': {
-      post: {
-        parameters: [{ name: 'dryRun', in: 'query', required: false, schema: { type: 'boolean' } }],
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['size'], properties: { size: { type: 'integer', minimum: 1 } } } } } },
-        responses: { '200': { description: 'ok' } },
-      },
-    },
-    '/things/{name}': {
-      get: {
-        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z]+$' } }],
-        responses: { '200': { description: 'ok' } },
-      },
-    },
-  },
-});
+const document = thingsDocument;
 
 /** An app whose handlers answer what the validator told them: the route, its parameters and the coerced query. */
 function app() {
