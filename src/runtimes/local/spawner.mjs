@@ -58,7 +58,9 @@ function start(request) {
     if (over) return;
     over = true;
     running--;
-    startWaiting();
+    // In the next turn: a withdrawal already received (a stop, a delete or the shutdown, sent with the signal that
+    // ended this process) is read first, in this turn, so a freed slot never starts a start taken back.
+    setImmediate(startWaiting);
   };
   let log;
   let child;

@@ -45,7 +45,10 @@ export class JobProcess extends EventEmitter {
   signal(signal: NodeJS.Signals): void {
     if (this.done) return;
     if (this.pid !== undefined) {
-      signalGroup(this.pid, signal);
+      // In the next turn, after the withdrawals asked in this one: a stop of several jobs must not free a process
+      // slot (its process ending at once) before the spawner has read that the starts waiting for one are taken back.
+      const { pid } = this;
+      setImmediate(() => signalGroup(pid, signal));
       return;
     }
     if (this.pending === undefined) this.withdraw();
