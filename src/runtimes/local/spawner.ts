@@ -127,7 +127,7 @@ export class Spawner {
   }
 
   start(request: SpawnRequest): JobProcess {
-    const id = this.nextId;
+    const id = this.nextId++;
     const job = new JobProcess(() => {
       // A spawner that ended took the request with it (the attempt is lost); a new one never had it.
       if (this.child?.connected) this.child.send({ op: 'withdraw', id });
@@ -138,7 +138,6 @@ export class Spawner {
     }
     // Its reports (every later job's exit) belong to no request: not to the one whose job happened to start it.
     const child = this.child ?? requestContext.exit(() => this.launch());
-    this.nextId++;
     this.running.set(id, job);
     child.channel?.ref();
     child.send({ op: 'spawn', id, ...request });
